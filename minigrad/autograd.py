@@ -1,0 +1,230 @@
+"""Reverse-mode autograd: grad mode, graph nodes, and the backward pass.
+
+Every differentiable op is a `Function` subclass (see ops.py). Calling an op records one `Function`
+instance, the node torch calls `grad_fn`: it keeps what backward needs (`save_for_backward`) and the
+edges to its inputs' nodes (`next_functions`). Leaves that require grad are reached through an
+`AccumulateGrad` node, as in torch, so the graph can be walked the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
+Scalar = int | float
+F = TypeVar("F", bound=Callable[..., Any])
+
+# ---------------------------------------------------------------- grad mode
+# A module global rather than torch's thread-local: one attribute read on every op is the cheapest check.
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for its block, then restores the previous mode."""
+
+    enabled: ClassVar[bool]
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):  # noqa: N801 - torch's name
+    """Ops inside record no graph; their results don't require grad."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):  # noqa: N801 - torch's name
+    """Turns graph recording back on inside a `no_grad` block."""
+
+    enabled = True
+
+
+# ---------------------------------------------------------------- graph nodes
+BACKWARD_TWICE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
+    "if you need to access saved tensors after calling backward."
+)
+Edge = tuple["Node | None", int]
+
+
+class Node:
+    """What backward visits: `backward(grad)` returns one gradient per edge in `next_functions`."""
+
+    __slots__ = ("__weakref__",)
+    grad_fn_name: ClassVar[str]  # torch's class name for this node, e.g. "MulBackward0"
+    next_functions: tuple[Edge, ...]
+
+    def name(self) -> str:
+        return self.grad_fn_name
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free what was saved for backward (called after backward unless retain_graph=True)."""
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf: backward adds the arriving gradient into `variable.grad`."""
+
+    __slots__ = ("variable",)
+    grad_fn_name = "AccumulateGrad"
+    next_functions = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        self.variable._accumulate_grad(grad)
+        return ()
+
+
+class SavedValue:
+    """A value saved for backward, with the version its tensor had then, to detect later in-place edits."""
+
+    __slots__ = ("value", "version_counter", "version", "origin")
+
+    def __init__(self, value: Array | Scalar | None, version_counter: list[int] | None, origin: str) -> None:
+        self.value = value
+        self.version_counter = version_counter
+        self.version = version_counter[0] if version_counter is not None else 0
+        self.origin = origin  # ", which is output 0 of XBackward0" for a non-leaf, "" for a leaf
+
+    def unpack(self) -> Array | Scalar | None:
+        counter = self.version_counter
+        if counter is not None and counter[0] != self.version:
+            value = np.asarray(self.value)
+            kind = {"float32": "Float", "float64": "Double", "int64": "Long"}[value.dtype.name]
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: [minigrad.{kind}Tensor [{', '.join(map(str, value.shape))}]]{self.origin}, "
+                f"is at version {counter[0]}; expected version {self.version} instead."
+            )
+        return self.value
+
+
+class Function(Node):
+    """One differentiable op. Subclasses define, side by side:
+
+    - `forward(self, *inputs)`: numpy arrays (or Python numbers) in, the result array out; it calls
+      `self.save_for_backward(...)` with whatever backward will need.
+    - `backward(self, grad)`: the gradient of the output in, one gradient per input out (None for an input
+      that needs none: `self.needs_input_grad` says which do).
+    """
+
+    __slots__ = ("next_functions", "needs_input_grad", "_saved", "_inputs")
+    forward: Callable[..., Array]
+
+    def save_for_backward(self, *values: Array | Scalar | None) -> None:
+        # Each saved array is matched to the input tensor it belongs to, to watch that tensor's version.
+        saved = []
+        for value in values:
+            source = next((t for t in self._inputs if t._data is value), None)
+            if source is None:
+                saved.append(SavedValue(value, None, ""))
+            else:
+                origin = "" if source.grad_fn is None else f", which is output 0 of {source.grad_fn.name()}"
+                saved.append(SavedValue(value, source._version_counter, origin))
+        self._saved: tuple[SavedValue, ...] | None = tuple(saved)
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        if self._saved is None:
+            raise RuntimeError(BACKWARD_TWICE)
+        return tuple(saved.unpack() for saved in self._saved)
+
+    def release(self) -> None:
+        self._saved = None
+
+    @classmethod
+    def apply(cls, *inputs: Tensor | Scalar, **params: Any) -> Tensor:
+        """Run forward on the inputs' arrays and, when grad mode is on and an input requires grad, record
+        the node in the graph."""
+        node = cls()
+        node._saved = ()
+        node._inputs = [x for x in inputs if isinstance(x, Tensor)]
+        needs = tuple(_grad_enabled and isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        node.needs_input_grad = needs  # forward saves only what these gradients will need
+        output = node.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
+        node._inputs = []
+        if not any(needs):
+            return Tensor(output)
+        node.next_functions = tuple(
+            (x._node(), 0) if isinstance(x, Tensor) and x.requires_grad else (None, 0) for x in inputs
+        )
+        return Tensor(output, requires_grad=True, grad_fn=node)
+
+
+# ---------------------------------------------------------------- the backward pass
+def run_backward(
+    root: Node, grad: Array, retain_graph: bool, on_node: Callable[[Node, Array, tuple[Array | None, ...]], None] | None = None
+) -> None:
+    """Propagate `grad` from `root` to the leaves.
+
+    Nodes run in topological order: a node runs once every node that feeds it a gradient has run, so its
+    gradient is complete (summed over all paths). Both passes are loops, not recursion, so a graph of any
+    depth works in linear time. `on_node(node, grad_in, grads_out)` observes each step (for teaching).
+    """
+    # Pass 1: count, for each node, how many edges lead into it.
+    dependencies: dict[Node, int] = {}
+    stack = [root]
+    seen = {root}
+    while stack:
+        for child, _ in stack.pop().next_functions:
+            if child is not None:
+                dependencies[child] = dependencies.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    # Pass 2: run each node once all its gradient contributions have arrived.
+    pending: dict[Node, Array] = {root: grad}
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        grad_in = pending.pop(node)
+        grads_out = node.backward(grad_in)
+        if on_node is not None:
+            on_node(node, grad_in, grads_out)
+        if not retain_graph:
+            node.release()
+        for (child, _), child_grad in zip(node.next_functions, grads_out, strict=True):
+            if child is None:
+                continue
+            # Out of place: a backward may pass the very same array on to several inputs.
+            pending[child] = pending[child] + child_grad if child in pending else child_grad
+            dependencies[child] -= 1
+            if dependencies[child] == 0:
+                ready.append(child)
+
+
+# At the end: tensor.py builds on everything above, and Function.apply needs the Tensor class.
+from minigrad.tensor import Tensor  # noqa: E402

@@ -1,0 +1,385 @@
+"""The differentiable ops, each a Function with its forward and backward side by side.
+
+Forward takes numpy arrays (a Python number stays a number) and returns an array; backward takes the
+gradient of the output and returns one gradient per input. Broadcasting ops sum each gradient back to its
+input's shape with `unbroadcast`, the one place that rule lives. Names (`name`) are torch's grad_fn names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import Array, Function, Scalar
+
+Operand = Array | Scalar
+Layout = tuple[tuple[int, ...], np.dtype[Any]] | None  # an input's shape and dtype; None for a Python number
+
+
+# ---------------------------------------------------------------- helpers
+def result_dtype(a: Operand, b: Operand) -> np.dtype[Any]:
+    """torch's type promotion: tensors with dimensions decide first, then 0-d tensors, then Python numbers;
+    a Python float never widens a float tensor, and makes an integer one float32 (torch's default)."""
+    arrays = [x for x in (a, b) if isinstance(x, np.ndarray)]
+    for group in ([x.dtype for x in arrays if x.ndim], [x.dtype for x in arrays if not x.ndim]):
+        floats = [d for d in group if d.kind == "f"]
+        if floats:
+            return max(floats, key=lambda d: d.itemsize)
+    if any(isinstance(x, float) for x in (a, b)):
+        return np.dtype(np.float32)
+    return np.dtype(np.int64)
+
+
+def promote(a: Operand, b: Operand) -> tuple[Operand, Operand]:
+    """Cast both operands to `result_dtype`; the common cases need no cast and return at once."""
+    if isinstance(a, np.ndarray) and (
+        (isinstance(b, np.ndarray) and a.dtype == b.dtype) or (a.dtype.kind == "f" and not isinstance(b, np.ndarray))
+    ):
+        return a, b  # same dtype, or a float array with a Python number, which numpy (NEP 50) keeps in a's dtype
+    dtype = result_dtype(a, b)
+    return cast(a, dtype), cast(b, dtype)
+
+
+def cast(x: Operand, dtype: np.dtype[Any]) -> Operand:
+    return x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else dtype.type(x)
+
+
+def layout(x: Operand) -> Layout:
+    return (x.shape, x.dtype) if isinstance(x, np.ndarray) else None
+
+
+def unbroadcast(grad: Array, to: Layout) -> Array:
+    """Sum a broadcast gradient back to an input's shape (over the leading dims numpy added, and over the
+    dims where the input had size 1), in the input's dtype."""
+    assert to is not None  # a Python number needs no gradient
+    shape, dtype = to
+    if grad.shape != shape:
+        leading = grad.ndim - len(shape)
+        stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
+        grad = grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True).reshape(shape)
+    return grad if grad.dtype == dtype else grad.astype(dtype)
+
+
+def broadcast_error(a: Operand, b: Operand) -> RuntimeError:
+    """torch's message for shapes that don't broadcast, naming the first mismatch from the right."""
+    shape_a, shape_b = np.shape(a), np.shape(b)
+    ndim = max(len(shape_a), len(shape_b))
+    for offset in range(1, ndim + 1):
+        size_a = shape_a[-offset] if offset <= len(shape_a) else 1
+        size_b = shape_b[-offset] if offset <= len(shape_b) else 1
+        if size_a != size_b and 1 not in (size_a, size_b):
+            return RuntimeError(
+                f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) "
+                f"at non-singleton dimension {ndim - offset}"
+            )
+    raise AssertionError("shapes broadcast")
+
+
+def normalize_dims(dim: int | tuple[int, ...] | list[int], ndim: int) -> tuple[int, ...]:
+    """Dims as non-negative axes, with torch's IndexError for one out of range (a 0-d tensor has dim 0)."""
+    rank = max(ndim, 1)
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {d})")
+    return tuple(d % rank for d in dims) if ndim else ()
+
+
+# ---------------------------------------------------------------- elementwise, two operands
+class BinaryOp(Function):
+    """`a op b` for tensors or numbers: torch's type promotion, numpy broadcasting, and gradients summed
+    back to each input's shape. Subclasses give `compute` (the forward on promoted arrays) and `gradients`."""
+
+    __slots__ = ("layouts",)
+
+    def forward(self, a: Operand, b: Operand) -> Array:
+        self.layouts = (layout(a), layout(b))
+        try:
+            return np.asarray(self.compute(*promote(a, b)))
+        except ValueError:
+            raise broadcast_error(a, b) from None
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return tuple(
+            None if g is None else unbroadcast(g, to)
+            for g, to in zip(self.gradients(grad), self.layouts, strict=True)
+        )
+
+    def compute(self, a: Any, b: Any) -> Any:
+        raise NotImplementedError
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        raise NotImplementedError
+
+
+class Add(BinaryOp):
+    grad_fn_name = "AddBackward0"
+
+    def compute(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        return grad, grad
+
+
+class Sub(BinaryOp):
+    grad_fn_name = "SubBackward0"
+    def compute(self, a: Any, b: Any) -> Any:
+        return a - b
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        return grad, -grad if self.needs_input_grad[1] else None
+
+
+class Rsub(Sub):
+    """`number - tensor`: torch records it as an op of its own."""
+
+    grad_fn_name = "RsubBackward1"
+
+
+class Mul(BinaryOp):
+    grad_fn_name = "MulBackward0"
+    def compute(self, a: Any, b: Any) -> Any:
+        self.save_for_backward(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
+        return a * b
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        b, a = self.saved_tensors
+        return (grad * b if b is not None else None), (grad * a if a is not None else None)
+
+
+class Div(BinaryOp):
+    grad_fn_name = "DivBackward0"
+    def compute(self, a: Any, b: Any) -> Any:
+        if np.result_type(a).kind != "f":
+            a, b = cast(a, np.dtype(np.float32)), cast(b, np.dtype(np.float32))  # true division, as torch
+        self.save_for_backward(a if self.needs_input_grad[1] else None, b)
+        return a / b
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        a, b = self.saved_tensors
+        # torch's formulas, term for term, so the bits agree: grad / b and -grad * ((a / b) / b)
+        return (grad / b if self.needs_input_grad[0] else None), (-grad * ((a / b) / b) if a is not None else None)
+
+
+# ---------------------------------------------------------------- elementwise, one operand
+class Neg(Function):
+    grad_fn_name = "NegBackward0"
+
+    def forward(self, a: Array) -> Array:
+        return -a
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return (-grad,)
+
+
+class Pow(Function):
+    """`a ** exponent` for a Python number exponent."""
+
+    __slots__ = ("exponent",)
+    grad_fn_name = "PowBackward0"
+
+    def forward(self, a: Array, exponent: Scalar) -> Array:
+        self.exponent = exponent
+        self.save_for_backward(a)
+        if a.dtype.kind != "f" and isinstance(exponent, float):
+            a = a.astype(np.float32)  # torch: an integer tensor to a float power is float32
+        return np.asarray(a**exponent)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        (a,) = self.saved_tensors
+        if self.exponent == 0:
+            return (np.zeros_like(grad),)
+        return (grad * (self.exponent * a ** (self.exponent - 1)),)  # torch's formula, term for term
+
+
+class Reciprocal(Function):
+    """`1 / a`; torch computes `number / tensor` as `reciprocal(tensor) * number`, and so do we."""
+
+    grad_fn_name = "ReciprocalBackward0"
+
+    def forward(self, a: Array) -> Array:
+        if a.dtype.kind != "f":
+            a = a.astype(np.float32)
+        result = 1 / a
+        self.save_for_backward(result)
+        return result
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        (result,) = self.saved_tensors
+        return (-grad * (result * result),)
+
+
+# ---------------------------------------------------------------- reductions
+class Sum(Function):
+    """Sum over all elements (SumBackward0) or over `dim` (SumBackward1); backward spreads the gradient
+    back over the summed dims."""
+
+    __slots__ = ("shape", "dims", "keepdim")
+    grad_fn_name = "SumBackward0"
+
+    def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
+        self.shape, self.keepdim = a.shape, keepdim
+        self.dims = tuple(range(a.ndim)) if dim is None else normalize_dims(dim, a.ndim)
+        return np.asarray(a.sum(axis=self.dims, keepdims=keepdim))
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        if not self.keepdim:
+            grad = np.expand_dims(grad, self.dims)
+        return (np.broadcast_to(grad, self.shape),)
+
+
+class SumDim(Sum):
+    grad_fn_name = "SumBackward1"
+
+
+class Mean(Sum):
+    grad_fn_name = "MeanBackward0"
+
+    def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
+        if a.dtype.kind != "f":
+            kind = {"int64": "Long"}[a.dtype.name]
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
+                f"dtype. Got: {kind}"
+            )
+        total = super().forward(a, dim, keepdim)
+        return np.asarray(total / self.count(), dtype=a.dtype)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        (spread,) = super().backward(grad)
+        return (spread / np.asarray(self.count(), dtype=grad.dtype),)
+
+    def count(self) -> int:
+        return int(np.prod([self.shape[d] for d in self.dims]))
+
+
+class MeanDim(Mean):
+    grad_fn_name = "MeanBackward1"
+
+
+# ---------------------------------------------------------------- shape
+class Transpose(Function):
+    """Swap two dims; a view, as in torch (it shares memory with its input)."""
+
+    __slots__ = ("axes",)
+    grad_fn_name = "TransposeBackward0"
+
+    def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
+        axes = list(range(a.ndim))
+        if a.ndim:
+            d0, d1 = normalize_dims((dim0, dim1), a.ndim)
+            axes[d0], axes[d1] = axes[d1], axes[d0]
+        self.axes = tuple(axes)
+        return a.transpose(self.axes)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return (grad.transpose(np.argsort(self.axes)),)
+
+
+class T(Transpose):
+    grad_fn_name = "TBackward0"
+
+
+class Permute(Transpose):
+    """`.T`: all dims reversed."""
+
+    grad_fn_name = "PermuteBackward0"
+
+    def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
+        self.axes = tuple(reversed(range(a.ndim)))
+        return a.transpose(self.axes)
+
+
+class Unsqueeze(Function):
+    __slots__ = ("dim",)
+    grad_fn_name = "UnsqueezeBackward0"
+
+    def forward(self, a: Array, dim: int) -> Array:
+        self.dim = dim
+        return np.expand_dims(a, dim)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return (np.squeeze(grad, self.dim),)
+
+
+class Squeeze(Unsqueeze):
+    grad_fn_name = "SqueezeBackward4"
+
+    def forward(self, a: Array, dim: int) -> Array:
+        self.dim = dim
+        return np.squeeze(a, dim)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return (np.expand_dims(grad, self.dim),)
+
+
+# ---------------------------------------------------------------- matrix products
+TYPE_NAMES = {"float32": "float", "float64": "double", "int64": "long int"}
+
+
+class Mm(Function):
+    """Matrix times matrix."""
+
+    grad_fn_name = "MmBackward0"
+
+    def forward(self, a: Array, b: Array) -> Array:
+        if a.shape[1] != b.shape[0]:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
+            )
+        check_same_dtype(a, b)
+        # Each gradient needs only the other operand: save just what an input that needs grad will use.
+        self.save_for_backward(a if self.needs_input_grad[1] else None, b if self.needs_input_grad[0] else None)
+        return a @ b
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        a, b = self.saved_tensors
+        return (grad @ b.T if b is not None else None), (a.T @ grad if a is not None else None)
+
+
+class Mv(Function):
+    """Matrix times vector."""
+
+    grad_fn_name = "MvBackward0"
+
+    def forward(self, a: Array, v: Array) -> Array:
+        if a.shape[1] != v.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
+        check_same_dtype(a, v)
+        self.save_for_backward(a if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
+        return a @ v
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        a, v = self.saved_tensors
+        return (np.outer(grad, v) if v is not None else None), (a.T @ grad if a is not None else None)
+
+
+class Dot(Function):
+    """Vector times vector."""
+
+    grad_fn_name = "DotBackward0"
+
+    def forward(self, u: Array, v: Array) -> Array:
+        if u.shape != v.shape:
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{u.shape[0]}] and src [{v.shape[0]}] to have the same "
+                f"number of elements, but got {u.shape[0]} and {v.shape[0]} elements respectively"
+            )
+        check_same_dtype(u, v)
+        self.save_for_backward(u if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
+        return np.asarray(u @ v)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        u, v = self.saved_tensors
+        return (grad * v if v is not None else None), (grad * u if u is not None else None)
+
+
+def check_same_dtype(a: Array, b: Array) -> None:
+    """matmul does not promote. (torch words this differently for mv and dot; we use mm's words for all.)"""
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{TYPE_NAMES[a.dtype.name]} != {TYPE_NAMES[b.dtype.name]}"
+        )

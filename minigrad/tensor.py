@@ -1,0 +1,316 @@
+"""The Tensor: a numpy array, plus what autograd needs (requires_grad, grad, grad_fn, a version counter)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad import autograd, ops
+from minigrad._printing import tensor_repr
+from minigrad.autograd import AccumulateGrad, Array, Node, Scalar, run_backward
+
+
+class dtype:  # noqa: N801 - torch's name
+    """A tensor's element type. Printed as torch prints it (`torch.float32`), so printed text matches."""
+
+    __slots__ = ("name", "numpy", "is_floating_point")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.numpy = np.dtype(name)
+        self.is_floating_point = self.numpy.kind == "f"
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+float32, float64, int64 = dtype("float32"), dtype("float64"), dtype("int64")
+DTYPES = {d.numpy: d for d in (float32, float64, int64)}
+DEFAULT_DTYPES = (float32, int64)  # the ones a tensor's repr leaves unsaid
+
+
+class Size(tuple[int, ...]):
+    """A tensor's shape: a tuple that prints as torch's `torch.Size([2, 3])`."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+
+LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+INT_REQUIRES_GRAD = "only Tensors of floating point dtype can require gradients"
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it and backpropagate through them.
+
+    Build one with `minigrad.tensor(...)` and the other factories; ops return new Tensors. `_data` is the
+    numpy array; views (`t()`, `detach()`) share it, and share its version counter, as in torch.
+    """
+
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version_counter", "_accumulator")
+
+    def __init__(self, data: Array, requires_grad: bool = False, grad_fn: Node | None = None) -> None:
+        self._data = data
+        self._requires_grad = requires_grad
+        self.grad: Tensor | None = None
+        self.grad_fn = grad_fn
+        self._version_counter = [0]  # a list, so that views can share it
+        self._accumulator: weakref.ref[AccumulateGrad] | None = None
+
+    # ------------------------------------------------------------ what it is
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Size | int:
+        return self.shape if dim is None else self._data.shape[ops.normalize_dims(dim, self.ndim)[0]]
+
+    @property
+    def dtype(self) -> dtype:
+        return DTYPES[self._data.dtype]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def __len__(self) -> int:
+        if not self._data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter[0]
+
+    def __repr__(self) -> str:
+        return tensor_repr(
+            self._data,
+            dtype_name=None if self.dtype in DEFAULT_DTYPES else repr(self.dtype),
+            grad_fn_name=None if self.grad_fn is None else self.grad_fn.name(),
+            requires_grad=self._requires_grad,
+        )
+
+    # ------------------------------------------------------------ getting values out
+    def item(self) -> Scalar:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        value: Scalar = self._data.item()
+        return value
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def numpy(self) -> Array:
+        """The array itself (shared memory, as torch's numpy())."""
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph; it shares memory and the version counter with this tensor."""
+        out = Tensor(self._data)
+        out._version_counter = self._version_counter
+        return out
+
+    def cpu(self) -> Tensor:
+        return self
+
+    # ------------------------------------------------------------ autograd
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        self.requires_grad_(requires_grad)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError(INT_REQUIRES_GRAD)
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        self._requires_grad = requires_grad
+        return self
+
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None) -> None:
+        """Backpropagate from this tensor: every leaf that requires grad gets d(self)/d(leaf) added to `.grad`."""
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            grad = np.ones_like(self._data)
+        else:
+            if gradient.shape != self.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of minigrad.Size({list(gradient.shape)}) and "
+                    f"output[0] has a shape of minigrad.Size({list(self.shape)})."
+                )
+            grad = gradient._data.astype(self._data.dtype)
+        if not self._requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        run_backward(self._node(), grad, retain_graph=bool(retain_graph))
+
+    def _node(self) -> Node:
+        """Where backward enters this tensor: its grad_fn, or for a leaf its AccumulateGrad node. A leaf
+        holds that node weakly (the graph holds it), as torch does, so no reference cycle forms."""
+        if self.grad_fn is not None:
+            return self.grad_fn
+        node = None if self._accumulator is None else self._accumulator()
+        if node is None:
+            node = AccumulateGrad(self)
+            self._accumulator = weakref.ref(node)
+        return node
+
+    def _accumulate_grad(self, grad: Array) -> None:
+        if self.grad is None:
+            self.grad = Tensor(np.array(grad, dtype=self._data.dtype))  # a copy: grad arrays may be shared
+        else:
+            self.grad._data += grad
+            self.grad._version_counter[0] += 1
+
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, other: Tensor | Scalar) -> Tensor:
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other: Scalar) -> Tensor:
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other: Tensor | Scalar) -> Tensor:
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other: Scalar) -> Tensor:
+        return ops.Rsub.apply(other, self)
+
+    def __mul__(self, other: Tensor | Scalar) -> Tensor:
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other: Scalar) -> Tensor:
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other: Tensor | Scalar) -> Tensor:
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other: Scalar) -> Tensor:
+        return ops.Reciprocal.apply(self) * other  # as torch records it: MulBackward0 over ReciprocalBackward0
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pow__(self, exponent: Scalar) -> Tensor:
+        if not isinstance(exponent, int | float):
+            return NotImplemented
+        return ops.Pow.apply(self, exponent=exponent)
+
+    def pow(self, exponent: Scalar) -> Tensor:
+        return self**exponent
+
+    # ------------------------------------------------------------ in place
+    def __iadd__(self, other: Tensor | Scalar) -> Tensor:
+        return self._in_place(ops.Add, other)
+
+    def __isub__(self, other: Tensor | Scalar) -> Tensor:
+        return self._in_place(ops.Sub, other)
+
+    def __imul__(self, other: Tensor | Scalar) -> Tensor:
+        return self._in_place(ops.Mul, other)
+
+    def __itruediv__(self, other: Tensor | Scalar) -> Tensor:
+        return self._in_place(ops.Div, other)
+
+    add_, sub_, mul_, div_ = __iadd__, __isub__, __imul__, __itruediv__
+
+    def zero_(self) -> Tensor:
+        self._check_in_place()
+        self._data.fill(0)
+        self._version_counter[0] += 1
+        return self
+
+    def _check_in_place(self) -> None:
+        if autograd._grad_enabled and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(LEAF_IN_PLACE)
+
+    def _in_place(self, op: type[ops.BinaryOp], other: Tensor | Scalar) -> Tensor:
+        """`self op= other`: computed as `self op other` (recorded in the graph when grad mode is on),
+        checked, then written into this tensor's own array, so views and `.grad` stay attached."""
+        self._check_in_place()
+        result = op.apply(self, other)
+        if result._data.shape != self._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}"
+            )
+        if not np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):
+            names = {"float32": "Float", "float64": "Double", "int64": "Long"}
+            raise RuntimeError(
+                f"result type {names[result._data.dtype.name]} can't be cast to the desired output type "
+                f"{names[self._data.dtype.name]}"
+            )
+        self._data[...] = result._data
+        self._version_counter[0] += 1
+        if result.grad_fn is not None:
+            self.grad_fn, self._requires_grad = result.grad_fn, True
+        return self
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return ops.Sum.apply(self)
+        return ops.SumDim.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return ops.Mean.apply(self)
+        return ops.MeanDim.apply(self, dim=dim, keepdim=keepdim)
+
+    # ------------------------------------------------------------ shape
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return ops.T.apply(self)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - torch's name
+        return ops.Permute.apply(self)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)
+
+    # ------------------------------------------------------------ matrix products
+    def matmul(self, other: Tensor) -> Tensor:
+        """torch.matmul for 1-D and 2-D operands, recorded in the graph as torch records each case."""
+        match self.ndim, other.ndim:
+            case 2, 2:
+                return ops.Mm.apply(self, other)
+            case 2, 1:
+                return ops.Mv.apply(self, other)
+            case 1, 1:
+                return ops.Dot.apply(self, other)
+            case 1, 2:
+                row = ops.Unsqueeze.apply(self, dim=0)
+                return ops.Squeeze.apply(ops.Mm.apply(row, other), dim=0)
+            case a, b if 0 in (a, b):
+                raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a}D and {b}D")
+        raise NotImplementedError(f"minigrad's matmul takes 1-D and 2-D tensors, not {self.ndim}-D and {other.ndim}-D")
+
+    __matmul__ = matmul
+
+    def mm(self, other: Tensor) -> Tensor:
+        if self.ndim != 2:
+            raise RuntimeError("self must be a matrix")
+        if other.ndim != 2:
+            raise RuntimeError("mat2 must be a matrix")
+        return ops.Mm.apply(self, other)
