@@ -13,6 +13,7 @@ import ast
 import contextlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def read_cells(path: Path = NOTEBOOK) -> list[Cell]:
             while start_out < len(lines) and lines[start_out].strip():
                 printed.append(lines[start_out])
                 start_out += 1
-        cells.append(Cell(int(label[1]), "\n".join(l.rstrip() for l in lines[index + 1 : end]), "\n".join(printed)))
+        code = "\n".join(line.rstrip() for line in lines[index + 1 : end])
+        cells.append(Cell(int(label[1]), code, "\n".join(printed)))
     return cells
 
 
@@ -88,11 +90,10 @@ def run_cell(source: str, namespace: dict[str, object]) -> str:
     return out.getvalue().rstrip("\n")
 
 
-def replay(engine: str = "minigrad", cells: list[Cell] | None = None) -> list[Replayed]:
-    """Every cell, run in order in one fresh namespace with `engine` imported as `torch`."""
-    namespace: dict[str, object] = {"__name__": "__notebook__"}
-    replayed = []
-    for cell in cells if cells is not None else read_cells():
+def replay(engine: str = "minigrad", namespace: dict[str, object] | None = None) -> Iterator[Replayed]:
+    """Every cell, run in order in one namespace (fresh unless given) with `engine` imported as `torch`.
+    A generator: between cells, the namespace holds the notebook's variables as they are at that point."""
+    namespace = {"__name__": "__notebook__"} if namespace is None else namespace
+    for cell in read_cells():
         source = adapt(cell, engine)
-        replayed.append(Replayed(cell, source, run_cell(source, namespace)))
-    return replayed
+        yield Replayed(cell, source, run_cell(source, namespace))

@@ -34,7 +34,7 @@ def test_only_the_import_and_randn_are_substituted() -> None:
 
 def test_cells_print_exactly_what_torch_prints() -> None:
     pytest.importorskip("torch")
-    ours, theirs = replay("minigrad"), replay("torch")
+    ours, theirs = list(replay("minigrad")), list(replay("torch"))
     for mine, reference in zip(ours, theirs, strict=True):
         assert mine.output == reference.output, f"In [{mine.cell.number}]"
     assert sum(bool(r.output) for r in ours) == 19  # every cell that shows output was compared
