@@ -111,7 +111,7 @@ class AccumulateGrad(Node):
 class SavedValue:
     """A value saved for backward, with the version its tensor had then, to detect later in-place edits."""
 
-    __slots__ = ("value", "version_counter", "version", "origin")
+    __slots__ = ("origin", "value", "version", "version_counter")
 
     def __init__(self, value: Array | Scalar | None, version_counter: list[int] | None, origin: str) -> None:
         self.value = value
@@ -141,8 +141,11 @@ class Function(Node):
       that needs none: `self.needs_input_grad` says which do).
     """
 
-    __slots__ = ("next_functions", "needs_input_grad", "_saved", "_inputs")
+    __slots__ = ("_inputs", "_saved", "needs_input_grad", "next_functions")
     forward: Callable[..., Array]
+    needs_input_grad: tuple[bool, ...]
+    _saved: tuple[SavedValue, ...] | None  # None once released
+    _inputs: list[Tensor]  # the input tensors, during forward only (save_for_backward matches against them)
 
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
         # Each saved array is matched to the input tensor it belongs to, to watch that tensor's version.
@@ -154,7 +157,7 @@ class Function(Node):
             else:
                 origin = "" if source.grad_fn is None else f", which is output 0 of {source.grad_fn.name()}"
                 saved.append(SavedValue(value, source._version_counter, origin))
-        self._saved: tuple[SavedValue, ...] | None = tuple(saved)
+        self._saved = tuple(saved)
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -185,15 +188,19 @@ class Function(Node):
 
 
 # ---------------------------------------------------------------- the backward pass
-def run_backward(
-    root: Node, grad: Array, retain_graph: bool, on_node: Callable[[Node, Array, tuple[Array | None, ...]], None] | None = None
-) -> None:
+BackwardObserver = Callable[[Node, Array, tuple[Array | None, ...]], None]
+# Set by minigrad.walkthrough.watch_backward to see each step of a backward pass; None otherwise.
+observer: BackwardObserver | None = None
+
+
+def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
     """Propagate `grad` from `root` to the leaves.
 
     Nodes run in topological order: a node runs once every node that feeds it a gradient has run, so its
     gradient is complete (summed over all paths). Both passes are loops, not recursion, so a graph of any
-    depth works in linear time. `on_node(node, grad_in, grads_out)` observes each step (for teaching).
+    depth works in linear time.
     """
+    on_node = observer
     # Pass 1: count, for each node, how many edges lead into it.
     dependencies: dict[Node, int] = {}
     stack = [root]
@@ -210,17 +217,21 @@ def run_backward(
     ready = [root]
     while ready:
         node = ready.pop()
-        grad_in = pending.pop(node)
-        grads_out = node.backward(grad_in)
-        if on_node is not None:
-            on_node(node, grad_in, grads_out)
+        grad_in = pending.pop(node, None)
+        if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
+            grads_out: tuple[Array | None, ...] = (None,) * len(node.next_functions)
+        else:
+            grads_out = node.backward(grad_in)
+            if on_node is not None:
+                on_node(node, grad_in, grads_out)
         if not retain_graph:
             node.release()
         for (child, _), child_grad in zip(node.next_functions, grads_out, strict=True):
             if child is None:
                 continue
-            # Out of place: a backward may pass the very same array on to several inputs.
-            pending[child] = pending[child] + child_grad if child in pending else child_grad
+            if child_grad is not None:
+                # Out of place: a backward may pass the very same array on to several inputs.
+                pending[child] = pending[child] + child_grad if child in pending else child_grad
             dependencies[child] -= 1
             if dependencies[child] == 0:
                 ready.append(child)

@@ -216,7 +216,7 @@ class Sum(Function):
     """Sum over all elements (SumBackward0) or over `dim` (SumBackward1); backward spreads the gradient
     back over the summed dims."""
 
-    __slots__ = ("shape", "dims", "keepdim")
+    __slots__ = ("dims", "keepdim", "shape")
     grad_fn_name = "SumBackward0"
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
@@ -272,7 +272,7 @@ class Transpose(Function):
             d0, d1 = normalize_dims((dim0, dim1), a.ndim)
             axes[d0], axes[d1] = axes[d1], axes[d0]
         self.axes = tuple(axes)
-        return a.transpose(self.axes)
+        return np.transpose(a, self.axes)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (grad.transpose(np.argsort(self.axes)),)
@@ -289,7 +289,7 @@ class Permute(Transpose):
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
         self.axes = tuple(reversed(range(a.ndim)))
-        return a.transpose(self.axes)
+        return np.transpose(a, self.axes)
 
 
 class Unsqueeze(Function):
@@ -346,7 +346,9 @@ class Mv(Function):
 
     def forward(self, a: Array, v: Array) -> Array:
         if a.shape[1] != v.shape[0]:
-            raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
+            raise RuntimeError(
+                f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})"
+            )
         check_same_dtype(a, v)
         self.save_for_backward(a if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
         return a @ v

@@ -16,7 +16,7 @@ from minigrad.autograd import AccumulateGrad, Array, Node, Scalar, run_backward
 class dtype:  # noqa: N801 - torch's name
     """A tensor's element type. Printed as torch prints it (`torch.float32`), so printed text matches."""
 
-    __slots__ = ("name", "numpy", "is_floating_point")
+    __slots__ = ("is_floating_point", "name", "numpy")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -50,7 +50,7 @@ class Tensor:
     numpy array; views (`t()`, `detach()`) share it, and share its version counter, as in torch.
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version_counter", "_accumulator")
+    __slots__ = ("_accumulator", "_data", "_requires_grad", "_version_counter", "grad", "grad_fn")
 
     def __init__(self, data: Array, requires_grad: bool = False, grad_fn: Node | None = None) -> None:
         self._data = data

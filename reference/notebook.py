@@ -82,9 +82,9 @@ def run_cell(source: str, namespace: dict[str, object]) -> str:
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(tree, "<cell>", "exec"), namespace)  # noqa: S102 - running the notebook is the point
+        exec(compile(tree, "<cell>", "exec"), namespace)
         if last is not None:
-            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)  # noqa: S307
+            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
             if value is not None:
                 print(repr(value))
     return out.getvalue().rstrip("\n")

@@ -1,0 +1,97 @@
+"""A tensor's autograd graph: walked, listed, and drawn as Graphviz DOT (no dependency to make the text).
+
+Works on minigrad's graphs and on torch's alike: both expose `tensor.grad_fn`, `node.next_functions`,
+`node.name()`, and leaves' `AccumulateGrad` nodes with `.variable`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    index: int  # discovery order, from the output: 0 is the node that made the tensor
+    name: str  # torch's grad_fn class name, e.g. "MulBackward0", or "AccumulateGrad" for a leaf
+    children: tuple[int, ...]  # the nodes its gradient flows to, in next_functions order
+    node: Any  # the grad_fn object itself
+
+
+def walk(tensor: Any) -> list[GraphNode]:
+    """The nodes reachable from `tensor.grad_fn`, each once, numbered in depth-first discovery order
+    (children in next_functions order), so two engines' graphs of the same expression list alike."""
+    if tensor.grad_fn is None:
+        return []
+    index: dict[Any, int] = {}
+    order: list[Any] = []
+    stack = [tensor.grad_fn]
+    while stack:  # a loop, not recursion: graphs can be deep
+        node = stack.pop()
+        if node in index:
+            continue
+        index[node] = len(order)
+        order.append(node)
+        stack.extend(child for child, _ in reversed(node.next_functions) if child is not None)
+    return [
+        GraphNode(index[node], node.name(), tuple(index[c] for c, _ in node.next_functions if c is not None), node)
+        for node in order
+    ]
+
+
+def edges(tensor: Any) -> list[tuple[str, str]]:
+    """(parent, child) pairs, each node named `index:Name`: equal lists mean the same graph."""
+    nodes = walk(tensor)
+    return [(f"{n.index}:{n.name}", f"{c}:{nodes[c].name}") for n in nodes for c in n.children]
+
+
+def describe(array: Any) -> str:
+    """Shape, and the values when there are few enough to read."""
+    array = np.asarray(array)
+    shape = "×".join(map(str, array.shape)) or "scalar"
+    if array.size > 12:
+        return shape
+    return f"{shape}\\n{np.array2string(array, precision=4, separator=', ', suppress_small=True)}".replace("\n", "\\n")
+
+
+def to_dot(tensor: Any, names: dict[str, Any] | None = None, title: str = "") -> str:
+    """The graph as DOT text: one box per grad_fn node, one ellipse per leaf (named from `names`, with its
+    shape, value and, once backward has run, its .grad), edges in the direction gradients flow."""
+    label_of = {id(t): name for name, t in (names or {}).items()}
+    lines = ["digraph autograd {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=11];']
+    if title:
+        lines.append(f'  label="{title}"; labelloc=t;')
+    lines.append(f'  output [shape=note, label="output\\n{describe(tensor.detach().numpy())}"];')
+    for node in walk(tensor):
+        if node.name == "AccumulateGrad":
+            leaf = node.node.variable
+            label = f"{label_of.get(id(leaf), 'leaf')}\\n{describe(leaf.detach().numpy())}"
+            if leaf.grad is not None:
+                label += f"\\ngrad {describe(leaf.grad.numpy())}"
+            lines.append(f'  n{node.index} [shape=ellipse, style=filled, fillcolor="#dbeafe", label="{label}"];')
+        else:
+            lines.append(f'  n{node.index} [shape=box, style=rounded, label="{node.name}"];')
+        lines.extend(f"  n{node.index} -> n{child};" for child in node.children)
+    if tensor.grad_fn is not None:
+        lines.append("  output -> n0;")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render(dot_source: str, path: str | Path) -> Path:
+    """Write the graph as an image with Graphviz's `dot` (format from the suffix: .svg, .png, .pdf)."""
+    path = Path(path)
+    dot = shutil.which("dot")
+    if dot is None:
+        raise RuntimeError(
+            "rendering needs Graphviz's `dot` program, which is not installed (Debian/Ubuntu: apt-get install "
+            "graphviz; macOS: brew install graphviz). The DOT text itself needs nothing: write to_dot(...) to a "
+            ".dot file and open it in any Graphviz viewer."
+        )
+    subprocess.run([dot, f"-T{path.suffix.lstrip('.')}", "-o", str(path)], input=dot_source, text=True, check=True)
+    return path

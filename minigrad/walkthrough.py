@@ -1,0 +1,87 @@
+"""Watch backpropagation happen: each step of a backward pass, printed as a worked example.
+
+    with watch_backward(names={"w": w, "b": b}):
+        loss.backward()
+
+prints, in the order the engine visits the nodes, each node's name, the gradient arriving, the local rule
+that turns it into the gradients of the node's inputs, what it passes on, and at the end the leaves' .grad.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+import numpy as np
+
+from minigrad import autograd
+from minigrad.autograd import AccumulateGrad, Array, Node
+
+# The local rule of each node, in words: how the gradient of its output becomes its inputs' gradients.
+RULES = {
+    "AddBackward0": "grad_self = grad, grad_other = grad (each summed back to its input's shape)",
+    "SubBackward0": "grad_self = grad, grad_other = -grad (each summed back to its input's shape)",
+    "RsubBackward1": "grad_self = -grad (self was subtracted from a number)",
+    "MulBackward0": "grad_self = grad * other, grad_other = grad * self",
+    "DivBackward0": "grad_self = grad / other, grad_other = -grad * self / other²",
+    "NegBackward0": "grad_self = -grad",
+    "PowBackward0": "grad_self = grad * exponent * self^(exponent - 1)",
+    "ReciprocalBackward0": "grad_self = -grad * result²",
+    "SumBackward0": "grad_self = grad copied to every element of self (each added once to the sum)",
+    "SumBackward1": "grad_self = grad copied along the summed dims",
+    "MeanBackward0": "grad_self = grad / numel, copied to every element of self",
+    "MeanBackward1": "grad_self = grad / n, copied along the averaged dims",
+    "MmBackward0": "grad_self = grad @ mat2.T, grad_mat2 = self.T @ grad",
+    "MvBackward0": "grad_self = outer(grad, vec), grad_vec = self.T @ grad",
+    "DotBackward0": "grad_self = grad * other, grad_other = grad * self",
+    "TBackward0": "grad_self = grad.T (transposing back)",
+    "TransposeBackward0": "grad_self = grad with the two dims swapped back",
+    "PermuteBackward0": "grad_self = grad with the dims put back in order",
+    "UnsqueezeBackward0": "grad_self = grad with the added dim removed",
+    "SqueezeBackward4": "grad_self = grad with the removed dim put back",
+    "AccumulateGrad": "leaf.grad += grad",
+}
+
+
+def show(values: Array | Any) -> str:
+    """Shape and values of an array or a tensor (a tensor's .grad, say)."""
+    array = values.numpy() if hasattr(values, "numpy") else np.asarray(values)
+    text = np.array2string(array, precision=4, separator=", ", max_line_width=100)
+    shape = "×".join(map(str, array.shape)) or "scalar"
+    return f"[{shape}] " + text.replace("\n", "\n" + " " * 14)
+
+
+@contextlib.contextmanager
+def watch_backward(names: dict[str, Any] | None = None, file: TextIO | None = None) -> Iterator[list[str]]:
+    """Print every step of the backward passes run inside the block. Yields the list of visited node names."""
+    out = file or sys.stdout
+    label_of = {id(t): name for name, t in (names or {}).items()}
+    visited: list[str] = []
+    leaves: list[Any] = []
+
+    def target(node: Node | None) -> str:
+        if isinstance(node, AccumulateGrad):
+            return f"{label_of.get(id(node.variable), 'a leaf')} (AccumulateGrad)"
+        return "nothing (input needs no grad)" if node is None else node.name()
+
+    def on_node(node: Node, grad_in: Array, grads_out: tuple[Array | None, ...]) -> None:
+        visited.append(node.name())
+        print(f"step {len(visited)}: {node.name()}", file=out)
+        print(f"  grad in:    {show(grad_in)}", file=out)
+        print(f"  rule:       {RULES.get(node.name(), '(no description)')}", file=out)
+        if isinstance(node, AccumulateGrad):
+            leaves.append(node.variable)
+            print(f"  {label_of.get(id(node.variable), 'leaf')}.grad is now {show(node.variable.grad)}", file=out)
+        for (child, _), grad in zip(node.next_functions, grads_out, strict=True):
+            if child is not None and grad is not None:
+                print(f"  passes to {target(child)}: {show(grad)}", file=out)
+
+    previous, autograd.observer = autograd.observer, on_node
+    try:
+        yield visited
+    finally:
+        autograd.observer = previous
+    for leaf in leaves:
+        print(f"{label_of.get(id(leaf), 'leaf')}.grad = {show(leaf.grad)}", file=out)
