@@ -39,9 +39,15 @@ def walk(tensor: Any) -> list[GraphNode]:
         order.append(node)
         stack.extend(child for child, _ in reversed(node.next_functions) if child is not None)
     return [
-        GraphNode(index[node], node.name(), tuple(index[c] for c, _ in node.next_functions if c is not None), node)
+        GraphNode(index[node], node_name(node), tuple(index[c] for c, _ in node.next_functions if c is not None), node)
         for node in order
     ]
+
+
+def node_name(node: Any) -> str:
+    """The grad_fn class name. (torch names its leaf nodes "torch::autograd::AccumulateGrad".)"""
+    name: str = node.name()
+    return name.rsplit("::", 1)[-1]
 
 
 def edges(tensor: Any) -> list[tuple[str, str]]:
@@ -59,9 +65,13 @@ def describe(array: Any) -> str:
     return f"{shape}\\n{np.array2string(array, precision=4, separator=', ', suppress_small=True)}".replace("\n", "\\n")
 
 
-def to_dot(tensor: Any, names: dict[str, Any] | None = None, title: str = "") -> str:
+def to_dot(
+    tensor: Any, names: dict[str, Any] | None = None, title: str = "", grads: dict[Any, Any] | None = None
+) -> str:
     """The graph as DOT text: one box per grad_fn node, one ellipse per leaf (named from `names`, with its
-    shape, value and, once backward has run, its .grad), edges in the direction gradients flow."""
+    shape, value and, once backward has run, its .grad), edges in the direction gradients flow. `grads`
+    (a watched backward's `Recording.grads`) adds to each box the gradient that arrived there, whose
+    shape is that of the node's output."""
     label_of = {id(t): name for name, t in (names or {}).items()}
     lines = ["digraph autograd {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=11];']
     if title:
@@ -75,7 +85,9 @@ def to_dot(tensor: Any, names: dict[str, Any] | None = None, title: str = "") ->
                 label += f"\\ngrad {describe(leaf.grad.numpy())}"
             lines.append(f'  n{node.index} [shape=ellipse, style=filled, fillcolor="#dbeafe", label="{label}"];')
         else:
-            lines.append(f'  n{node.index} [shape=box, style=rounded, label="{node.name}"];')
+            arrived = (grads or {}).get(node.node)
+            label = node.name if arrived is None else f"{node.name}\\ngrad {describe(arrived)}"
+            lines.append(f'  n{node.index} [shape=box, style=rounded, label="{label}"];')
         lines.extend(f"  n{node.index} -> n{child};" for child in node.children)
     if tensor.grad_fn is not None:
         lines.append("  output -> n0;")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
@@ -53,12 +54,22 @@ def show(values: Array | Any) -> str:
     return f"[{shape}] " + text.replace("\n", "\n" + " " * 14)
 
 
+@dataclass
+class Recording:
+    """What a watched backward did: the nodes in the order visited, and the gradient that arrived at each."""
+
+    visited: list[str] = field(default_factory=list)
+    grads: dict[Node, Array] = field(default_factory=dict)
+
+
 @contextlib.contextmanager
-def watch_backward(names: dict[str, Any] | None = None, file: TextIO | None = None) -> Iterator[list[str]]:
-    """Print every step of the backward passes run inside the block. Yields the list of visited node names."""
+def watch_backward(names: dict[str, Any] | None = None, file: TextIO | None = None) -> Iterator[Recording]:
+    """Print every step of the backward passes run inside the block (to `file`, default stdout), and
+    record them: the yielded Recording can annotate a drawing (minigrad.graph.to_dot(..., grads=...))."""
     out = file or sys.stdout
     label_of = {id(t): name for name, t in (names or {}).items()}
-    visited: list[str] = []
+    recording = Recording()
+    visited = recording.visited
     leaves: list[Any] = []
 
     def target(node: Node | None) -> str:
@@ -68,6 +79,7 @@ def watch_backward(names: dict[str, Any] | None = None, file: TextIO | None = No
 
     def on_node(node: Node, grad_in: Array, grads_out: tuple[Array | None, ...]) -> None:
         visited.append(node.name())
+        recording.grads[node] = grad_in
         print(f"step {len(visited)}: {node.name()}", file=out)
         print(f"  grad in:    {show(grad_in)}", file=out)
         print(f"  rule:       {RULES.get(node.name(), '(no description)')}", file=out)
@@ -80,7 +92,7 @@ def watch_backward(names: dict[str, Any] | None = None, file: TextIO | None = No
 
     previous, autograd.observer = autograd.observer, on_node
     try:
-        yield visited
+        yield recording
     finally:
         autograd.observer = previous
     for leaf in leaves:

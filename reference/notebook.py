@@ -64,8 +64,12 @@ def read_cells(path: Path = NOTEBOOK) -> list[Cell]:
 
 def adapt(cell: Cell, engine: str) -> str:
     """The cell's code with the two substitutions of the module docstring."""
-    source = re.sub(r"^import torch$", f"import {engine} as torch" if engine != "torch" else "import torch",
-                    cell.source, flags=re.MULTILINE)
+    source = re.sub(
+        r"^import torch$",
+        f"import {engine} as torch" if engine != "torch" else "import torch",
+        cell.source,
+        flags=re.MULTILINE,
+    )
     printed_values = iter(match[1] for match in PRINTED_TENSOR.finditer(cell.printed))
     return RANDN_CALL.sub(lambda call: randn_replacement(call[0], next(printed_values)), source)
 
@@ -79,7 +83,9 @@ def randn_replacement(call: str, printed_values: str) -> str:
 def run_cell(source: str, namespace: dict[str, object]) -> str:
     """Run code as a notebook cell does: what it prints, then the repr of its last expression, if any."""
     tree = ast.parse(source)
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    if last is not None:
+        tree.body.pop()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(tree, "<cell>", "exec"), namespace)
