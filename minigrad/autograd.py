@@ -78,6 +78,7 @@ class Node:
 
     __slots__ = ("__weakref__",)
     grad_fn_name: ClassVar[str]  # torch's class name for this node, e.g. "MulBackward0"
+    is_view: ClassVar[bool] = False  # its output shares its input's memory (and so its version counter)
     next_functions: tuple[Edge, ...]
 
     def name(self) -> str:
@@ -109,27 +110,37 @@ class AccumulateGrad(Node):
 
 
 class SavedValue:
-    """A value saved for backward, with the version its tensor had then, to detect later in-place edits."""
+    """A value saved for backward, with the tensor it is the data of (if any) and that tensor's version
+    then, to detect later in-place edits."""
 
-    __slots__ = ("origin", "value", "version", "version_counter")
+    __slots__ = ("tensor", "value", "version")
 
-    def __init__(self, value: Array | Scalar | None, version_counter: list[int] | None, origin: str) -> None:
+    def __init__(self, value: Array | Scalar | None, tensor: Tensor | None) -> None:
         self.value = value
-        self.version_counter = version_counter
-        self.version = version_counter[0] if version_counter is not None else 0
-        self.origin = origin  # ", which is output 0 of XBackward0" for a non-leaf, "" for a leaf
+        self.tensor = tensor
+        self.version = tensor._version if tensor is not None else 0
 
     def unpack(self) -> Array | Scalar | None:
-        counter = self.version_counter
-        if counter is not None and counter[0] != self.version:
+        tensor = self.tensor
+        if tensor is not None and tensor._version != self.version:
             value = np.asarray(self.value)
             kind = {"float32": "Float", "float64": "Double", "int64": "Long"}[value.dtype.name]
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [minigrad.{kind}Tensor [{', '.join(map(str, value.shape))}]]{self.origin}, "
-                f"is at version {counter[0]}; expected version {self.version} instead."
+                f"operation: [minigrad.{kind}Tensor [{', '.join(map(str, value.shape))}]]{origin(tensor)} "
+                f"is at version {tensor._version}; expected version {self.version} instead."
             )
         return self.value
+
+
+def origin(tensor: Tensor) -> str:
+    """How torch's message names the op whose output a tensor is now: its grad_fn's name without
+    "Backward0" ("Mul", "Sum1"); a view edited in place has had its grad_fn replaced by an AsStrided one."""
+    node = tensor.grad_fn
+    if node is None:
+        return ""
+    name = "AsStrided" if node.is_view else node.name().replace("Backward0", "").replace("Backward", "")
+    return f", which is output 0 of {name},"
 
 
 class Function(Node):
@@ -149,15 +160,9 @@ class Function(Node):
 
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
         # Each saved array is matched to the input tensor it belongs to, to watch that tensor's version.
-        saved = []
-        for value in values:
-            source = next((t for t in self._inputs if t._data is value), None)
-            if source is None:
-                saved.append(SavedValue(value, None, ""))
-            else:
-                origin = "" if source.grad_fn is None else f", which is output 0 of {source.grad_fn.name()}"
-                saved.append(SavedValue(value, source._version_counter, origin))
-        self._saved = tuple(saved)
+        self._saved = tuple(
+            SavedValue(value, next((t for t in self._inputs if t._data is value), None)) for value in values
+        )
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -178,13 +183,18 @@ class Function(Node):
         needs = tuple(_grad_enabled and isinstance(x, Tensor) and x.requires_grad for x in inputs)
         node.needs_input_grad = needs  # forward saves only what these gradients will need
         output = node.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
+        base = node._inputs[0] if cls.is_view else None
         node._inputs = []
         if not any(needs):
-            return Tensor(output)
-        node.next_functions = tuple(
-            (x._node(), 0) if isinstance(x, Tensor) and x.requires_grad else (None, 0) for x in inputs
-        )
-        return Tensor(output, requires_grad=True, grad_fn=node)
+            out = Tensor(output)
+        else:
+            node.next_functions = tuple(
+                (x._node(), 0) if isinstance(x, Tensor) and x.requires_grad else (None, 0) for x in inputs
+            )
+            out = Tensor(output, requires_grad=True, grad_fn=node)
+        if base is not None:
+            out._version_counter = base._version_counter  # a view: an in-place edit of either bumps both
+        return out
 
 
 # ---------------------------------------------------------------- the backward pass

@@ -132,10 +132,17 @@ class Sub(BinaryOp):
         return grad, -grad if self.needs_input_grad[1] else None
 
 
-class Rsub(Sub):
-    """`number - tensor`: torch records it as an op of its own."""
+class Rsub(BinaryOp):
+    """`number - tensor`: torch records it as an op of its own, whose one input is the tensor (the number
+    is a parameter: `Rsub.apply(tensor, b=number)`), so its grad_fn has one edge, as torch's."""
 
     grad_fn_name = "RsubBackward1"
+
+    def compute(self, a: Any, b: Any) -> Any:
+        return b - a
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return (-grad,)  # same shape and dtype as the tensor: a number neither broadcasts nor widens a float
 
 
 class Mul(BinaryOp):
@@ -154,11 +161,11 @@ class Div(BinaryOp):
     def compute(self, a: Any, b: Any) -> Any:
         if np.result_type(a).kind != "f":
             a, b = cast(a, np.dtype(np.float32)), cast(b, np.dtype(np.float32))  # true division, as torch
-        self.save_for_backward(a if self.needs_input_grad[1] else None, b)
+        self.save_for_backward(b, a if self.needs_input_grad[1] else None)  # b first: torch checks b first
         return a / b
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
-        a, b = self.saved_tensors
+        b, a = self.saved_tensors
         # torch's formulas, term for term, so the bits agree: grad / b and -grad * ((a / b) / b)
         return (grad / b if self.needs_input_grad[0] else None), (-grad * ((a / b) / b) if a is not None else None)
 
@@ -185,13 +192,28 @@ class Pow(Function):
         self.save_for_backward(a)
         if a.dtype.kind != "f" and isinstance(exponent, float):
             a = a.astype(np.float32)  # torch: an integer tensor to a float power is float32
-        return np.asarray(a**exponent)
+        return power(a, exponent)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         (a,) = self.saved_tensors
         if self.exponent == 0:
             return (np.zeros_like(grad),)
-        return (grad * (self.exponent * a ** (self.exponent - 1)),)  # torch's formula, term for term
+        return (grad * (self.exponent * power(a, self.exponent - 1)),)  # torch's formula, term for term
+
+
+def power(a: Array, exponent: Scalar) -> Array:
+    """`a ** exponent` as torch's CPU kernel computes it, so the bits agree: for a float tensor it computes
+    these exponents with + - * / and sqrt (numpy's own shortcuts cover 0, 1, 2, -1 and 0.5 the same way).
+    Any other exponent calls pow, and 0.5 torch's sqrt, which in torch (Sleef, MKL) may differ from numpy's
+    in the last bit."""
+    if a.dtype.kind == "f":
+        if exponent == 3:
+            return np.asarray(a * a * a)
+        if exponent == -2:
+            return np.asarray(1 / (a * a))
+        if exponent == -0.5:
+            return np.asarray(1 / np.sqrt(a))
+    return np.asarray(a**exponent)
 
 
 class Reciprocal(Function):
@@ -221,7 +243,11 @@ class Sum(Function):
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
         self.shape, self.keepdim = a.shape, keepdim
-        self.dims = tuple(range(a.ndim)) if dim is None else normalize_dims(dim, a.ndim)
+        dims = () if dim is None else normalize_dims(dim, a.ndim)
+        if len(set(dims)) < len(dims):
+            duplicate = next(d for d in dims if dims.count(d) > 1)
+            raise RuntimeError(f"dim {duplicate} appears multiple times in the list of dims")
+        self.dims = dims or tuple(range(a.ndim))  # as torch, no dims (None or ()) means all of them
         return np.asarray(a.sum(axis=self.dims, keepdims=keepdim))
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
@@ -265,6 +291,7 @@ class Transpose(Function):
 
     __slots__ = ("axes",)
     grad_fn_name = "TransposeBackward0"
+    is_view = True
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
         axes = list(range(a.ndim))
@@ -295,6 +322,7 @@ class Permute(Transpose):
 class Unsqueeze(Function):
     __slots__ = ("dim",)
     grad_fn_name = "UnsqueezeBackward0"
+    is_view = True
 
     def forward(self, a: Array, dim: int) -> Array:
         self.dim = dim
@@ -330,12 +358,13 @@ class Mm(Function):
                 f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
             )
         check_same_dtype(a, b)
-        # Each gradient needs only the other operand: save just what an input that needs grad will use.
-        self.save_for_backward(a if self.needs_input_grad[1] else None, b if self.needs_input_grad[0] else None)
+        # Each gradient needs only the other operand: save just what an input that needs grad will use
+        # (b first: torch checks b's version first).
+        self.save_for_backward(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
         return a @ b
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        a, b = self.saved_tensors
+        b, a = self.saved_tensors
         return (grad @ b.T if b is not None else None), (a.T @ grad if a is not None else None)
 
 

@@ -188,19 +188,19 @@ class Tensor:
         return ops.Add.apply(self, other)
 
     def __radd__(self, other: Scalar) -> Tensor:
-        return ops.Add.apply(other, self)
+        return ops.Add.apply(self, other)  # torch's edge order: the tensor first
 
     def __sub__(self, other: Tensor | Scalar) -> Tensor:
         return ops.Sub.apply(self, other)
 
     def __rsub__(self, other: Scalar) -> Tensor:
-        return ops.Rsub.apply(other, self)
+        return ops.Rsub.apply(self, b=other)
 
     def __mul__(self, other: Tensor | Scalar) -> Tensor:
         return ops.Mul.apply(self, other)
 
     def __rmul__(self, other: Scalar) -> Tensor:
-        return ops.Mul.apply(other, self)
+        return ops.Mul.apply(self, other)  # torch's edge order: the tensor first
 
     def __truediv__(self, other: Tensor | Scalar) -> Tensor:
         return ops.Div.apply(self, other)

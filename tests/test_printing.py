@@ -17,7 +17,7 @@ from minigrad._printing import tensor_repr
 try:
     import torch
 except ImportError:  # the golden strings still run; the comparisons with torch skip
-    torch = None
+    torch = None  # type: ignore[assignment]
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
 Array = npt.NDArray[np.generic]
