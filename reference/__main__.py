@@ -1,0 +1,134 @@
+"""python -m reference: check that an engine trains like torch on the notebook, step by step.
+
+    python -m reference --engine minigrad --device cpu --dtype float32 --steps 900 --mode lockstep
+
+Prints the contract checks, a per-step table (each engine's loss, the engine's worst error/bound for each
+quantity, the reference's worst), and a verdict. Exit code 0 when everything passes, 1 when something
+fails, 2 when the check cannot run (no such engine, no GPU, no torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import sys
+from collections.abc import Sequence
+
+from reference.contract import Outcome, check_contract
+from reference.engines import EngineNotFoundError, load_engine
+from reference.loop import NOTEBOOK_LR, NOTEBOOK_STEPS, EngineError, Problem
+from reference.parity import Report, check_parity
+from reference.torch_reference import DEVICES, ReferenceUnavailableError, load_torch
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m reference",
+        description="Train an engine and torch on the notebook's data and check every step against its "
+        "rounding-error bound.",
+    )
+    parser.add_argument("--engine", default="minigrad", help="an importable module offering the contract")
+    parser.add_argument("--device", choices=DEVICES, default="cpu", help="where the torch reference runs")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--steps", type=positive, default=NOTEBOOK_STEPS)
+    parser.add_argument("--lr", type=float, default=NOTEBOOK_LR)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the numpy generator drawing w0 and b0")
+    parser.add_argument(
+        "--mode",
+        choices=("lockstep", "free"),
+        default="lockstep",
+        help="lockstep: the engine gets the reference's parameters before each step; "
+        "free: each follows its own trajectory",
+    )
+    parser.add_argument("--every", type=positive, help="print every N-th step (default: about ten rows)")
+    parser.add_argument("--plot", metavar="FILE", help="write the loss curves and error/bound per step (matplotlib)")
+    args = parser.parse_args(argv)
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        parser.error("--plot needs matplotlib: pip install matplotlib")
+    return args
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        engine = load_engine(args.engine)
+        load_torch(args.device)
+    except (EngineNotFoundError, ReferenceUnavailableError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.engine} against the torch reference on {args.device}: the notebook's data, {args.dtype}, "
+        f"{args.mode}, {args.steps} steps, lr {args.lr:g}, w0 and b0 from seed {args.seed}\n"
+    )
+    outcomes = check_contract(engine)
+    print(contract_summary(outcomes))
+    problem = Problem.notebook(seed=args.seed, lr=args.lr, steps=args.steps)
+    report = check_parity(engine, problem, args.dtype, args.mode, args.device, name=args.engine)
+    print("\nafter the losses: the largest |error|/bound over the elements of each quantity (pass: <= 1)")
+    print(report.table(args.every or default_every(args.steps)))
+    for failure in report.failures:
+        if isinstance(failure, EngineError):
+            print(f"\n{failure.traceback}", end="")
+    if args.plot:
+        plot(report, args.plot)
+    contract_failures = [outcome for outcome in outcomes if outcome.problem and not outcome.skipped]
+    print(verdict(report, contract_failures))
+    return 0 if report.passed and not contract_failures else 1
+
+
+def default_every(steps: int) -> int:
+    """The power of ten that gives about ten rows."""
+    return int(10 ** math.floor(math.log10(steps)))
+
+
+def contract_summary(outcomes: list[Outcome]) -> str:
+    passed = sum(outcome.problem is None for outcome in outcomes)
+    skipped = sum(outcome.skipped for outcome in outcomes)
+    optional = f", {skipped} optional skipped" if skipped else ""
+    lines = [f"contract: {passed} of {len(outcomes)} checks pass{optional}"]
+    for outcome in outcomes:
+        if outcome.problem:
+            status = "skipped" if outcome.skipped else "FAILS"
+            lines.append(f"  {status}: {outcome.check.name}: {outcome.problem}")
+    return "\n".join(lines)
+
+
+def verdict(report: Report, contract_failures: list[Outcome]) -> str:
+    if not contract_failures:
+        return report.verdict()
+    broken = " | ".join(outcome.check.name for outcome in contract_failures)
+    loop = report.verdict().removeprefix("FAIL: ") if report.failures else "the notebook's loop itself passes"
+    return f"FAIL: {len(contract_failures)} contract check(s) fail ({broken}); {loop}"
+
+
+def plot(report: Report, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (losses, ratios) = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
+    for run in (report.engine, report.reference):
+        losses.plot(run.trace.values.loss, label=run.name)
+    losses.set(yscale="log", ylabel="loss", title=f"{report.engine.name} vs torch: {report.dtype}, {report.mode}")
+    losses.legend()
+    for quantity, comparison in report.engine.comparisons.items():
+        ratios.plot(comparison.worst, label=quantity, linewidth=0.8)
+    ratios.axhline(1, color="black", linestyle="--", linewidth=0.8)
+    ratios.set(yscale="log", xlabel="step", ylabel="worst |error| / bound")
+    ratios.legend(ncol=4, fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,302 @@
+"""The engine contract: what the harness needs from an engine. torch offers all of it as is.
+
+The engine is a module (or any object) with:
+
+    float32, float64                            dtypes, passed as `dtype=`
+    tensor(data, dtype=None, requires_grad=False)
+                                                a new tensor; data: a numpy array or nested lists
+    no_grad()                                   a context manager: ops inside it record no graph
+    sum(t)                                      the sum of all elements of t, a 0-d tensor
+
+and its tensors have:
+
+    shape                                       a tuple of ints (or equal to one, as torch.Size)
+    dtype                                       the engine's float32 or float64
+    requires_grad                               bool
+    grad                                        None until a backward reaches the tensor, then a tensor
+    numel(), t(), sum(), item()                 element count, 2-d transpose, sum of all, a 0-d value as a number
+    detach(), numpy()                           numpy() on a detached CPU tensor gives its values
+    backward()                                  on a scalar: adds d(scalar)/d(leaf) to each leaf's .grad
+    zero_()                                     sets every element to 0, in place
+    @ + - * /                                   with a tensor or a Python number on either side, numpy
+                                                broadcasting, keeping the dtype (a Python number does not widen)
+    -=                                          in place: the tensor keeps its identity
+
+and the semantics the notebook relies on: gradients accumulate across backward calls; zero_() clears them
+and the next backward starts clean; results computed under no_grad() don't require grad; a tensor used twice
+(d * d) gets both contributions; the gradient of a broadcast bias is summed over the batch; `w -= ...` under
+no_grad() keeps the same leaf.
+
+Each check below is one of these promises, run on small values whose results are exact in float32, so
+every comparison is `==`. Optional ops beyond the contract (mean, pow, sum over a dim) have checks too;
+an engine that lacks one gets that check skipped, never failed.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reference.values import Array
+
+MODULE_ATTRIBUTES = ("float32", "float64", "tensor", "no_grad", "sum")
+TENSOR_ATTRIBUTES = (
+    "shape", "dtype", "requires_grad", "grad", "numel", "t", "sum", "item", "detach", "numpy", "backward", "zero_",
+    "__matmul__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+)  # fmt: skip
+
+
+class ContractBrokenError(Exception):
+    """The engine breaks a promise of the contract."""
+
+
+def require(condition: bool, message: str) -> None:
+    """An assert that `python -O` keeps."""
+    if not condition:
+        raise ContractBrokenError(message)
+
+
+class OptionalOpMissingError(Exception):
+    """The engine lacks an optional op: its check is skipped, with this reason."""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    run: Callable[[Any], None]  # raises ContractBrokenError (or anything) when the engine breaks the promise
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    check: Check
+    problem: str | None  # None: passed
+    skipped: bool = False
+
+
+CHECKS: list[Check] = []
+
+
+def check(name: str, optional: bool = False) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    def register(run: Callable[[Any], None]) -> Callable[[Any], None]:
+        CHECKS.append(Check(name, run, optional))
+        return run
+
+    return register
+
+
+def run_check(engine: Any, contract_check: Check) -> Outcome:
+    try:
+        contract_check.run(engine)
+    except OptionalOpMissingError as missing:
+        return Outcome(contract_check, str(missing), skipped=True)
+    except ContractBrokenError as broken:
+        return Outcome(contract_check, str(broken))
+    except Exception:
+        return Outcome(contract_check, traceback.format_exc(limit=-3).strip())
+    return Outcome(contract_check, None)
+
+
+def check_contract(engine: Any) -> list[Outcome]:
+    """Every check, run on `engine`: what it offers of the contract and whether it keeps the semantics."""
+    return [run_check(engine, contract_check) for contract_check in CHECKS]
+
+
+# ---------------------------------------------------------------- helpers
+def values(tensor: Any) -> Array:
+    return np.asarray(tensor.detach().numpy())
+
+
+def expect(tensor: Any, expected: Any, what: str) -> None:
+    """`tensor` holds exactly `expected` (float32 values, so both sides are exact)."""
+    actual, wanted = values(tensor), np.asarray(expected, dtype=np.float32)
+    require(actual.shape == wanted.shape, f"{what}: shape {actual.shape}, expected {wanted.shape}")
+    require(np.array_equal(actual, wanted), f"{what}: {actual.tolist()}, expected {wanted.tolist()}")
+
+
+def leaf(engine: Any, data: Any) -> Any:
+    return engine.tensor(data, dtype=engine.float32, requires_grad=True)
+
+
+def constant(engine: Any, data: Any) -> Any:
+    return engine.tensor(data, dtype=engine.float32)
+
+
+# ---------------------------------------------------------------- what an engine offers
+@check("module attributes: float32, float64, tensor, no_grad, sum")
+def module_attributes(engine: Any) -> None:
+    missing = [name for name in MODULE_ATTRIBUTES if not hasattr(engine, name)]
+    require(not missing, f"the engine module has no {', '.join(missing)}")
+
+
+@check("tensor attributes and methods")
+def tensor_attributes(engine: Any) -> None:
+    tensor = leaf(engine, [[1.0, 2.0]])
+    missing = [name for name in TENSOR_ATTRIBUTES if not hasattr(tensor, name)]
+    require(not missing, f"a tensor has no {', '.join(missing)}")
+    require(tensor.requires_grad is True, "tensor(..., requires_grad=True).requires_grad is not True")
+    require(tensor.grad is None, "a new tensor's grad is not None")
+
+
+@check("tensor(): nested lists or numpy arrays, in the dtype asked for")
+def tensor_creation(engine: Any) -> None:
+    for data in ([[1.5, 2.0, -3.0], [4.0, 5.0, 6.0]], np.array([[1.5, 2.0, -3.0], [4.0, 5.0, 6.0]])):
+        for dtype_name in ("float32", "float64"):
+            tensor = engine.tensor(data, dtype=getattr(engine, dtype_name))
+            require(tuple(tensor.shape) == (2, 3), f"shape {tuple(tensor.shape)}, expected (2, 3)")
+            require(tensor.dtype == getattr(engine, dtype_name), f"dtype {tensor.dtype}, expected {dtype_name}")
+            require(tensor.requires_grad is False, "requires_grad defaults to True")
+            require(values(tensor).dtype == np.dtype(dtype_name), f"numpy() gives {values(tensor).dtype}")
+            expect(tensor, data, f"tensor({type(data).__name__}, dtype={dtype_name})")
+
+
+@check("numel(), t(), sum(), item(), detach(), numpy()")
+def reading_values(engine: Any) -> None:
+    tensor = constant(engine, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    require(tensor.numel() == 6, f"numel() is {tensor.numel()}, expected 6")
+    expect(tensor.t(), [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]], "t()")
+    require(tensor.sum().item() == 21.0, f"sum().item() is {tensor.sum().item()}, expected 21.0")
+    require(engine.sum(tensor).item() == 21.0, f"engine.sum(t).item() is {engine.sum(tensor).item()}, expected 21.0")
+    require(leaf(engine, [1.0]).detach().requires_grad is False, "detach() gives a tensor that requires grad")
+
+
+@check("@ + - * / between tensors and with a Python number on either side")
+def operators(engine: Any) -> None:
+    a, b = constant(engine, [[1.0, 2.0], [4.0, 8.0]]), constant(engine, [[2.0, 4.0], [0.5, -1.0]])
+    results = {
+        "a @ b": (a @ b, [[3.0, 2.0], [12.0, 8.0]]),
+        "a + b": (a + b, [[3.0, 6.0], [4.5, 7.0]]),
+        "a - b": (a - b, [[-1.0, -2.0], [3.5, 9.0]]),
+        "a * b": (a * b, [[2.0, 8.0], [2.0, -8.0]]),
+        "a / b": (a / b, [[0.5, 0.5], [8.0, -8.0]]),
+        "a + 2": (a + 2, [[3.0, 4.0], [6.0, 10.0]]),
+        "2 + a": (2 + a, [[3.0, 4.0], [6.0, 10.0]]),
+        "a - 2": (a - 2, [[-1.0, 0.0], [2.0, 6.0]]),
+        "2 - a": (2 - a, [[1.0, 0.0], [-2.0, -6.0]]),
+        "a * 0.5": (a * 0.5, [[0.5, 1.0], [2.0, 4.0]]),
+        "0.5 * a": (0.5 * a, [[0.5, 1.0], [2.0, 4.0]]),
+        "a / 2": (a / 2, [[0.5, 1.0], [2.0, 4.0]]),
+        "2 / a": (2 / a, [[2.0, 1.0], [0.5, 0.25]]),
+    }
+    for expression, (result, expected) in results.items():
+        expect(result, expected, expression)
+        require(result.dtype == engine.float32, f"{expression} has dtype {result.dtype}, not float32")
+
+
+@check("numpy broadcasting: a matrix with a row vector, either side")
+def broadcasting(engine: Any) -> None:
+    matrix, row = constant(engine, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), constant(engine, [10.0, 20.0, 30.0])
+    expect(matrix + row, [[11.0, 22.0, 33.0], [14.0, 25.0, 36.0]], "matrix + row")
+    expect(row - matrix, [[9.0, 18.0, 27.0], [6.0, 15.0, 24.0]], "row - matrix")
+
+
+@check("backward() on a scalar fills the leaves' grad")
+def backward_on_scalar(engine: Any) -> None:
+    w, x = leaf(engine, [[1.0, -2.0]]), constant(engine, [[3.0, 4.0], [5.0, 6.0]])
+    (x @ w.t()).sum().backward()
+    expect(w.grad, [[8.0, 10.0]], "w.grad of sum(x @ w.t())")
+    require(x.grad is None, "a tensor that doesn't require grad got a grad")
+
+
+# ---------------------------------------------------------------- the semantics the notebook relies on
+@check("gradients accumulate across backward calls")
+def gradients_accumulate(engine: Any) -> None:
+    w = leaf(engine, [1.0, 2.0])
+    engine.sum(w * 3.0).backward()
+    expect(w.grad, [3.0, 3.0], "w.grad after one backward")
+    engine.sum(w * 3.0).backward()
+    expect(w.grad, [6.0, 6.0], "w.grad after a second backward (it should add up)")
+
+
+@check("zero_() clears a gradient and the next backward starts clean")
+def zero_clears(engine: Any) -> None:
+    w = leaf(engine, [1.0, 2.0])
+    engine.sum(w * 3.0).backward()
+    with engine.no_grad():
+        w.grad.zero_()
+    expect(w.grad, [0.0, 0.0], "w.grad after w.grad.zero_()")
+    engine.sum(w * 5.0).backward()
+    expect(w.grad, [5.0, 5.0], "w.grad from the backward after zero_()")
+
+
+@check("results computed under no_grad() don't require grad")
+def no_grad_records_nothing(engine: Any) -> None:
+    w = leaf(engine, [1.0, 2.0])
+    with engine.no_grad():
+        for expression, result in {"w * 2": w * 2, "w - w": w - w, "engine.sum(w)": engine.sum(w)}.items():
+            require(result.requires_grad is False, f"{expression} under no_grad() requires grad")
+    require((w * 2).requires_grad is True, "w * 2 after the no_grad() block doesn't require grad")
+
+
+@check("a tensor used twice (d * d) gets both contributions")
+def used_twice(engine: Any) -> None:
+    w = leaf(engine, [1.0, 2.0, -3.0])
+    engine.sum(w * w).backward()
+    expect(w.grad, [2.0, 4.0, -6.0], "w.grad of sum(w * w)")
+    w.grad.zero_()
+    d = w + 1.0
+    engine.sum(d * d).backward()
+    expect(w.grad, [4.0, 6.0, -4.0], "w.grad of sum(d * d) with d = w + 1")
+
+
+@check("the gradient of a broadcast bias is summed over the batch")
+def bias_gradient_summed(engine: Any) -> None:
+    b, x = leaf(engine, [0.5, -1.0]), constant(engine, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    engine.sum((x + b) * x).backward()
+    expect(b.grad, [9.0, 12.0], "b.grad of sum((x + b) * x), x with 3 rows")
+
+
+@check("w -= ... under no_grad() keeps the same leaf")
+def in_place_update_keeps_leaf(engine: Any) -> None:
+    w = leaf(engine, [1.0, 2.0])
+    before = w
+    engine.sum(w * 2.0).backward()
+    with engine.no_grad():
+        w -= w.grad * 0.5
+    require(w is before, "w -= ... gave a new object")
+    expect(w, [0.0, 1.0], "w after w -= w.grad * 0.5")
+    require(w.requires_grad is True, "w no longer requires grad after the update")
+    w.grad.zero_()
+    engine.sum(w * 3.0).backward()
+    expect(w.grad, [3.0, 3.0], "w.grad from a backward after the update")
+
+
+# ---------------------------------------------------------------- optional ops: skipped where an engine lacks them
+def optional_op(tensor: Any, name: str) -> Any:
+    if not hasattr(tensor, name):
+        raise OptionalOpMissingError(f"the engine's tensors have no {name} (optional)")
+    return getattr(tensor, name)
+
+
+@check("optional: mean()", optional=True)
+def mean(engine: Any) -> None:
+    w = leaf(engine, [1.0, 2.0, 3.0, 6.0])
+    result = optional_op(w, "mean")()
+    require(result.item() == 3.0, f"mean() is {result.item()}, expected 3.0")
+    result.backward()
+    expect(w.grad, [0.25] * 4, "w.grad of w.mean()")
+
+
+@check("optional: ** with a number", optional=True)
+def power(engine: Any) -> None:
+    w = leaf(engine, [1.0, -2.0, 3.0])
+    result = optional_op(w, "__pow__")(2)
+    expect(result, [1.0, 4.0, 9.0], "w ** 2")
+    engine.sum(result).backward()
+    expect(w.grad, [2.0, -4.0, 6.0], "w.grad of sum(w ** 2)")
+
+
+@check("optional: sum(dim)", optional=True)
+def sum_over_dim(engine: Any) -> None:
+    w = leaf(engine, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    try:
+        rows = w.sum(0)
+    except TypeError as error:
+        raise OptionalOpMissingError(f"the engine's sum() takes no dim ({error}) (optional)") from error
+    expect(rows, [9.0, 12.0], "w.sum(0)")
+    engine.sum(rows * constant(engine, [1.0, 2.0])).backward()
+    expect(w.grad, [[1.0, 2.0]] * 3, "w.grad of sum(w.sum(0) * [1, 2])")

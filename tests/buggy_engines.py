@@ -1,0 +1,296 @@
+"""Engines with one seeded bug each, and engines with harmless differences, for tests/test_seeded_bugs.py.
+
+Each is a private copy of minigrad (its own classes and module state: `private_minigrad`) with one method
+wrapped, so the minigrad every other test imports is never touched, in this process or another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+Method = Callable[..., Any]
+Patch = Callable[[ModuleType], None]  # changes one thing in a private copy of minigrad
+
+LOSS_ULPS = 48  # "a loss off by a few dozen ulps"
+LR_ERROR = 1e-4  # "a learning-rate update off by 1e-4 relative"
+
+
+def private_minigrad() -> ModuleType:
+    """A fresh import of minigrad with its own modules, classes and globals. sys.modules is restored at once,
+    so `import minigrad` elsewhere still finds the shared one."""
+
+    def is_minigrad(name: str) -> bool:
+        return name == "minigrad" or name.startswith("minigrad.")
+
+    shared = {name: module for name, module in sys.modules.items() if is_minigrad(name)}
+    for name in shared:
+        del sys.modules[name]
+    try:
+        return importlib.import_module("minigrad")
+    finally:
+        for name in [name for name in sys.modules if is_minigrad(name)]:
+            del sys.modules[name]
+        sys.modules.update(shared)
+
+
+def wrap(owner: Any, name: str, wrapper: Callable[[Method], Method]) -> None:
+    setattr(owner, name, wrapper(getattr(owner, name)))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A minigrad with one change. For a bug: where the parity loop reports it (`step`, `quantity`: a quantity
+    or, for an error, the stage that raised; None when the notebook's loop cannot see it) and which contract
+    checks it breaks."""
+
+    name: str
+    patch: Patch
+    step: int | None = None
+    quantity: str | None = None
+    failing_checks: frozenset[str] = field(default_factory=frozenset)
+    dtypes: tuple[str, ...] = ("float32", "float64")
+
+    def engine(self) -> ModuleType:
+        engine = private_minigrad()
+        self.patch(engine)
+        return engine
+
+
+# ---------------------------------------------------------------- seeded bugs
+def wrong_sign(engine: ModuleType) -> None:
+    """Sub's backward gives the subtrahend +grad: d = y − p sends the wrong sign back to p."""
+
+    def backward_with_wrong_sign(original: Method) -> Method:
+        def gradients(self: Any, grad: Any) -> tuple[Any, Any]:
+            grad_a, grad_b = original(self, grad)
+            return grad_a, None if grad_b is None else -grad_b
+
+        return gradients
+
+    wrap(engine.ops.Sub, "gradients", backward_with_wrong_sign)
+
+
+def bias_gradient_averaged(engine: ModuleType) -> None:
+    """A broadcast input's gradient is averaged over the broadcast rows instead of summed."""
+
+    def averaged(original: Method) -> Method:
+        def unbroadcast(grad: Any, to: Any) -> Any:
+            summed = original(grad, to)
+            return (summed / (grad.size // summed.size)).astype(summed.dtype)
+
+        return unbroadcast
+
+    wrap(engine.ops, "unbroadcast", averaged)
+
+
+def missing_division(engine: ModuleType) -> None:
+    """Div's backward passes the gradient to the dividend without dividing it by the divisor."""
+
+    def without_division(original: Method) -> Method:
+        def gradients(self: Any, grad: Any) -> tuple[Any, Any]:
+            grad_a, grad_b = original(self, grad)
+            return (None if grad_a is None else grad), grad_b
+
+        return gradients
+
+    wrap(engine.ops.Div, "gradients", without_division)
+
+
+def square_counts_one_side(engine: ModuleType) -> None:
+    """Mul's backward, when both operands are the same tensor (x * x), credits only one of them."""
+
+    def one_side(original: Method) -> Method:
+        def backward(self: Any, grad: Any) -> tuple[Any, ...]:
+            grad_a, grad_b = original(self, grad)
+            (node_a, _), (node_b, _) = self.next_functions
+            return grad_a, (np.zeros_like(grad_b) if node_a is node_b else grad_b)
+
+        return backward
+
+    wrap(engine.ops.Mul, "backward", one_side)
+
+
+def round_to_tf32(array: Any) -> Any:
+    """float32 values with their mantissa rounded to TF32's 10 bits (11 significant bits), to nearest even."""
+    if array.dtype != np.float32:
+        return array
+    mantissa, exponent = np.frexp(array)  # mantissa in [0.5, 1): 2^11 · mantissa has 11 significant bits
+    return np.ldexp(np.round(mantissa * 2**11) / 2**11, exponent).astype(np.float32)
+
+
+def tf32_matmul(engine: ModuleType) -> None:
+    """Matrix products round their float32 inputs to TF32, as CUDA does with TF32 enabled."""
+
+    def with_tf32_inputs(original: Method) -> Method:
+        def forward(self: Any, a: Any, b: Any) -> Any:
+            return original(self, round_to_tf32(a), round_to_tf32(b))
+
+        return forward
+
+    wrap(engine.ops.Mm, "forward", with_tf32_inputs)
+
+
+def loss_off_by_ulps(engine: ModuleType) -> None:
+    """A division with a scalar result (the loss) comes out LOSS_ULPS units in the last place too large."""
+
+    def off(original: Method) -> Method:
+        def forward(self: Any, a: Any, b: Any) -> Any:
+            result = original(self, a, b)
+            return np.asarray(result + LOSS_ULPS * np.spacing(result)) if result.ndim == 0 else result
+
+        return forward
+
+    wrap(engine.ops.Div, "forward", off)
+
+
+def learning_rate_off(engine: ModuleType) -> None:
+    """The in-place update `w -= step` subtracts the step scaled by 1 + LR_ERROR: an lr off by LR_ERROR."""
+
+    def scaled(original: Method) -> Method:
+        def subtract_in_place(self: Any, other: Any) -> Any:
+            return original(self, other * (1 + LR_ERROR))
+
+        return subtract_in_place
+
+    wrap(engine.Tensor, "__isub__", scaled)
+
+
+def no_grad_records(engine: ModuleType) -> None:
+    """no_grad() does nothing: ops inside it still record a graph."""
+    setattr(engine, "no_grad", contextlib.nullcontext)  # noqa: B010 - a module attribute mypy does not know
+
+
+def zero_does_not_clear(engine: ModuleType) -> None:
+    """zero_() returns the tensor unchanged."""
+    engine.Tensor.zero_ = lambda self: self
+
+
+def gradients_overwritten(engine: ModuleType) -> None:
+    """A backward replaces a leaf's gradient instead of adding to it."""
+
+    def overwrite(original: Method) -> Method:
+        def accumulate(self: Any, grad: Any) -> None:
+            self.grad = None
+            original(self, grad)
+
+        return accumulate
+
+    wrap(engine.Tensor, "_accumulate_grad", overwrite)
+
+
+SEEDED_BUGS = (
+    Variant("wrong sign in Sub's backward", wrong_sign, 0, "w.grad"),
+    Variant(
+        "bias gradient averaged instead of summed",
+        bias_gradient_averaged,
+        0,
+        "b.grad",
+        frozenset({"the gradient of a broadcast bias is summed over the batch"}),
+    ),
+    Variant("missing division in Div's backward", missing_division, 0, "w.grad"),
+    Variant(
+        "x * x counts one side",
+        square_counts_one_side,
+        0,
+        "w.grad",
+        frozenset({"a tensor used twice (d * d) gets both contributions"}),
+    ),
+    Variant("TF32 rounding of matmul inputs", tf32_matmul, 0, "predictions", dtypes=("float32",)),
+    Variant(f"loss off by {LOSS_ULPS} ulps", loss_off_by_ulps, 0, "loss"),
+    Variant(
+        f"learning-rate update off by {LR_ERROR:g} relative",
+        learning_rate_off,
+        0,
+        "w",
+        frozenset({"w -= ... under no_grad() keeps the same leaf"}),
+    ),
+    Variant(
+        "no_grad() still records",
+        no_grad_records,
+        0,
+        "update",
+        frozenset(
+            {"results computed under no_grad() don't require grad", "w -= ... under no_grad() keeps the same leaf"}
+        ),
+    ),
+    Variant(
+        "zero_() doesn't clear",
+        zero_does_not_clear,
+        0,
+        "zero_()",
+        frozenset({"zero_() clears a gradient and the next backward starts clean"}),
+    ),
+    Variant(
+        "leaf gradients overwritten instead of accumulated",
+        gradients_overwritten,
+        failing_checks=frozenset({"gradients accumulate across backward calls"}),
+    ),
+)
+
+
+# ---------------------------------------------------------------- harmless differences
+def is_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray | np.generic)  # minigrad's backward passes numpy scalars too
+
+
+def in_float64(original: Method) -> Method:
+    """The same computation on float64 copies of the array arguments, rounded back to their dtype once."""
+
+    def computed_in_float64(*args: Any, **kwargs: Any) -> Any:
+        dtype = next(arg.dtype for arg in args if is_array(arg))
+        result = original(*(np.asarray(arg, np.float64) if is_array(arg) else arg for arg in args), **kwargs)
+        if isinstance(result, tuple):
+            return tuple(None if part is None else np.asarray(part, dtype) for part in result)
+        return np.asarray(result, dtype)
+
+    return computed_in_float64
+
+
+def accumulate_in_float64(engine: ModuleType) -> None:
+    """Matrix products and sums (forward and backward) accumulate in float64 and round once to float32."""
+    wrap(engine.ops.Mm, "forward", in_float64)
+    wrap(engine.ops.Mm, "backward", in_float64)
+    wrap(engine.ops.Sum, "forward", in_float64)
+    wrap(engine.ops, "unbroadcast", in_float64)
+
+
+def in_reversed_order(original: Method) -> Method:
+    """The same sum over every axis reversed, so the terms are added in another order; the result is
+    reversed back."""
+
+    def reordered(*args: Any, **kwargs: Any) -> Any:
+        result = original(*(np.flip(arg) if is_array(arg) else arg for arg in args), **kwargs)
+        return np.asarray(np.flip(result))  # np.flip of a 0-d array gives a numpy scalar
+
+    return reordered
+
+
+def sum_in_reversed_order(engine: ModuleType) -> None:
+    """Sums (the loss's, and the bias gradient's over the batch) add their terms in reversed order."""
+    wrap(engine.ops.Sum, "forward", in_reversed_order)
+    wrap(engine.ops, "unbroadcast", in_reversed_order)
+
+
+HARMLESS = (
+    Variant("accumulates in float64", accumulate_in_float64),
+    Variant("sums in reversed order", sum_in_reversed_order),
+)
+
+
+def without_optional_ops(engine: ModuleType) -> None:
+    """Tensors offer the contract only: no mean(), no **, and sum() takes no dim."""
+    del engine.Tensor.mean
+    del engine.Tensor.__pow__
+    wrap(engine.Tensor, "sum", lambda original: lambda self: original(self))
+    setattr(engine, "sum", lambda tensor: tensor.sum())  # noqa: B010 - a module attribute mypy does not know
+
+
+CONTRACT_ONLY = Variant("offers the contract only", without_optional_ops)
