@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reference.notebook import Replayed, replay
+from reference.notebook import Replayed, compare_printed, replay
 
 NOTES = {
     20: "randn replaced by the weights the notebook printed (4 decimals): later numbers differ from the "
@@ -64,6 +64,18 @@ def main(argv: list[str] | None = None) -> int:
             differing.append(cell.cell.number)
     if args.torch:
         print(f"cells whose text differs from torch's: {differing or 'none'}")
+        comparisons = {c.number: c for c in compare_printed("minigrad", "torch")}
+        for number in differing:
+            comparison = comparisons[number]
+            verdict = "within" if comparison.worst_ratio <= 1 else "OUTSIDE"
+            print(
+                f"  In [{number}]: same layout: {comparison.same_layout}; numbers {verdict} what rounding allows "
+                f"(worst |difference| / allowance {comparison.worst_ratio:.2f})"
+            )
+        print(
+            "(a sum's last bit depends on the order of its additions, which torch's BLAS and numpy's choose "
+            "differently; reference/notebook.py's compare_printed derives the allowance)"
+        )
     return 0
 
 

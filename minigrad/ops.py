@@ -102,8 +102,7 @@ class BinaryOp(Function):
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return tuple(
-            None if g is None else unbroadcast(g, to)
-            for g, to in zip(self.gradients(grad), self.layouts, strict=True)
+            None if g is None else unbroadcast(g, to) for g, to in zip(self.gradients(grad), self.layouts, strict=True)
         )
 
     def compute(self, a: Any, b: Any) -> Any:
@@ -120,16 +119,17 @@ class Add(BinaryOp):
         return a + b
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
-        return grad, grad
+        return (grad if self.needs_input_grad[0] else None), (grad if self.needs_input_grad[1] else None)
 
 
 class Sub(BinaryOp):
     grad_fn_name = "SubBackward0"
+
     def compute(self, a: Any, b: Any) -> Any:
         return a - b
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
-        return grad, -grad if self.needs_input_grad[1] else None
+        return (grad if self.needs_input_grad[0] else None), (-grad if self.needs_input_grad[1] else None)
 
 
 class Rsub(BinaryOp):
@@ -147,6 +147,7 @@ class Rsub(BinaryOp):
 
 class Mul(BinaryOp):
     grad_fn_name = "MulBackward0"
+
     def compute(self, a: Any, b: Any) -> Any:
         self.save_for_backward(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
         return a * b
@@ -158,6 +159,7 @@ class Mul(BinaryOp):
 
 class Div(BinaryOp):
     grad_fn_name = "DivBackward0"
+
     def compute(self, a: Any, b: Any) -> Any:
         if np.result_type(a).kind != "f":
             a, b = cast(a, np.dtype(np.float32)), cast(b, np.dtype(np.float32))  # true division, as torch
@@ -216,6 +218,18 @@ def power(a: Array, exponent: Scalar) -> Array:
     return np.asarray(a**exponent)
 
 
+class Zero(Function):
+    """`t.zero_()` on a tensor in the graph: no gradient flows back through the zeroed values."""
+
+    grad_fn_name = "ZeroBackward0"
+
+    def forward(self, a: Array) -> Array:
+        return np.zeros_like(a)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return (np.zeros_like(grad),)
+
+
 class Reciprocal(Function):
     """`1 / a`; torch computes `number / tensor` as `reciprocal(tensor) * number`, and so do we."""
 
@@ -224,7 +238,7 @@ class Reciprocal(Function):
     def forward(self, a: Array) -> Array:
         if a.dtype.kind != "f":
             a = a.astype(np.float32)
-        result = 1 / a
+        result = np.asarray(1 / a)  # a 0-d array divides to a numpy scalar: keep it an array
         self.save_for_backward(result)
         return result
 
@@ -307,6 +321,9 @@ class Transpose(Function):
 
 class T(Transpose):
     grad_fn_name = "TBackward0"
+
+    def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
+        return super().forward(a, 0, a.ndim - 1)  # as torch, a 1-D or 0-d tensor is its own transpose
 
 
 class Permute(Transpose):

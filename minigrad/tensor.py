@@ -135,6 +135,11 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, requires_grad: bool) -> None:
+        # torch's setter words two refusals differently from requires_grad_()
+        if requires_grad and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self.requires_grad_(requires_grad)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -236,6 +241,8 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         self._check_in_place()
+        if autograd._grad_enabled and self._requires_grad:  # a non-leaf in the graph: record it, as torch
+            self.grad_fn = ops.Zero.apply(self).grad_fn
         self._data.fill(0)
         self._version_counter[0] += 1
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -77,7 +78,7 @@ def test_dot_shows_names_leaves_and_gradients_after_backward() -> None:
 
 
 def test_render_without_graphviz_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(graph.shutil, "which", lambda _: None)
+    monkeypatch.setattr(shutil, "which", lambda _: None)
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
         graph.render("digraph {}", tmp_path / "g.svg")
 

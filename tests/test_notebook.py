@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from reference.notebook import read_cells, replay
+from reference.notebook import compare_printed, read_cells, replay
 
 NOTEBOOK_CELLS = [1, 3, 4, 6, 7, 20, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 40, 41]
 NOTEBOOK_CELLS += [59, 60, 61, 62, 63]
+OUTPUT_CELLS = [4, 7, 20, 22, 24, 27, 29, 30, 31, 32, 33, 34, 35, 40, 41, 60, 61, 62, 63]
 
 
 def test_every_code_cell_is_read() -> None:
@@ -33,12 +34,31 @@ def test_only_the_import_and_randn_are_substituted() -> None:
             assert not changed
 
 
-def test_cells_print_exactly_what_torch_prints() -> None:
+def test_cells_print_what_torch_prints() -> None:
+    """Every output cell has torch's layout to the character, and every number torch's value to the printed
+    digit, or, where a sum's last bit differs (torch's MKL and numpy's OpenBLAS add in different orders),
+    within what the rounding-error analysis allows (reference.notebook.compare_printed says how)."""
     pytest.importorskip("torch")
-    ours, theirs = list(replay("minigrad")), list(replay("torch"))
-    for mine, reference in zip(ours, theirs, strict=True):
-        assert mine.output == reference.output, f"In [{mine.cell.number}]"
-    assert sum(bool(r.output) for r in ours) == 19  # every cell that shows output was compared
+    cells = compare_printed("minigrad", "torch")
+    assert [c.number for c in cells] == OUTPUT_CELLS
+    assert all(c.same_layout for c in cells)
+    assert all(c.worst_ratio <= 1 for c in cells), [c for c in cells if c.worst_ratio > 1]
+    # All 14 cells that print data, weights, zeroes and the first step are identical; where the trajectories
+    # part by an ulp, the printed numbers can differ: at the last count 5 cells did (In [35], [40], [60], [61],
+    # [63]), with a worst ratio of 0.57.
+    assert sum(c.identical for c in cells) >= 14
+
+
+def test_the_comparison_catches_a_loss_off_by_a_few_dozen_ulps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A seeded bug: every division 64 ulps high. In [24]'s loss is printed to 1/40 of its ulp spacing (43276
+    has float32 ulps of 0.0039), and the bug moves it by 64 of them, far past what rounding allows."""
+    pytest.importorskip("torch")
+    from minigrad import ops
+
+    divide = ops.Div.compute
+    monkeypatch.setattr(ops.Div, "compute", lambda self, a, b: divide(self, a, b) * (1 + 64 * 2**-24))
+    ratios = {c.number: c.worst_ratio for c in compare_printed("minigrad", "torch")}
+    assert ratios[24] > 1 and ratios[31] > 1
 
 
 @pytest.mark.parametrize("number", [4, 7, 20, 32, 62])
