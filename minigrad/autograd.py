@@ -192,8 +192,9 @@ class Function(Node):
                 (x._node(), 0) if isinstance(x, Tensor) and x.requires_grad else (None, 0) for x in inputs
             )
             out = Tensor(output, requires_grad=True, grad_fn=node)
-        if base is not None:
-            out._version_counter = base._version_counter  # a view: an in-place edit of either bumps both
+        if base is not None:  # a view: it shares its base's memory, so an in-place edit of either bumps both
+            out._version_counter = base._version_counter
+            out._base = base._base or base
         return out
 
 

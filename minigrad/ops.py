@@ -192,6 +192,8 @@ class Pow(Function):
     def forward(self, a: Array, exponent: Scalar) -> Array:
         self.exponent = exponent
         self.save_for_backward(a)
+        if a.dtype.kind != "f" and isinstance(exponent, int) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         if a.dtype.kind != "f" and isinstance(exponent, float):
             a = a.astype(np.float32)  # torch: an integer tensor to a float power is float32
         return power(a, exponent)

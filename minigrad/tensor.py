@@ -40,6 +40,12 @@ class Size(tuple[int, ...]):
 
 
 LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_MADE_WITHOUT_GRAD = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use "
+    "case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the "
+    "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if "
+    "you want the inplace to be tracked)."
+)
 INT_REQUIRES_GRAD = "only Tensors of floating point dtype can require gradients"
 
 
@@ -50,7 +56,7 @@ class Tensor:
     numpy array; views (`t()`, `detach()`) share it, and share its version counter, as in torch.
     """
 
-    __slots__ = ("_accumulator", "_data", "_requires_grad", "_version_counter", "grad", "grad_fn")
+    __slots__ = ("_accumulator", "_base", "_data", "_requires_grad", "_version_counter", "grad", "grad_fn")
 
     def __init__(self, data: Array, requires_grad: bool = False, grad_fn: Node | None = None) -> None:
         self._data = data
@@ -59,6 +65,7 @@ class Tensor:
         self.grad_fn = grad_fn
         self._version_counter = [0]  # a list, so that views can share it
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
+        self._base: Tensor | None = None  # for a view (t(), transpose...): the tensor whose memory it shares
 
     # ------------------------------------------------------------ what it is
     @property
@@ -248,8 +255,18 @@ class Tensor:
         return self
 
     def _check_in_place(self) -> None:
-        if autograd._grad_enabled and self._requires_grad and self.grad_fn is None:
+        if not autograd._grad_enabled:
+            return
+        if self._requires_grad and self.grad_fn is None:
             raise RuntimeError(LEAF_IN_PLACE)
+        base = self._base
+        if base is not None and base._requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(VIEW_MADE_WITHOUT_GRAD)
+            if base.grad_fn is None:
+                raise RuntimeError("a view of a " + LEAF_IN_PLACE)
+            # torch rewrites the base's graph here (CopySlices); minigrad keeps to what the notebook needs.
+            raise NotImplementedError("minigrad does not support in-place ops on a view of a tensor that requires grad")
 
     def _in_place(self, op: type[ops.BinaryOp], other: Tensor | Scalar) -> Tensor:
         """`self op= other`: computed as `self op other` (recorded in the graph when grad mode is on),

@@ -104,6 +104,7 @@ CASES: dict[str, tuple[Setup, Fail]] = {
     "transpose dim out of range": (leaf, lambda lib, t: t["w"].transpose(0, 2)),
     "size dim out of range": (leaf, lambda lib, t: t["w"].size(-3)),
     "mean of an int tensor": (lambda lib: {"i": lib.tensor([1, 2])}, lambda lib, t: t["i"].mean()),
+    "int to a negative int power": (lambda lib: {"i": lib.tensor([1, 2])}, lambda lib, t: t["i"] ** -1),
     # backward
     "backward of a non-scalar": (leaf, lambda lib, t: (t["w"] * 2).backward()),
     "backward without grad": (leaf, lambda lib, t: t["w"].detach().sum().backward()),
@@ -120,6 +121,11 @@ CASES: dict[str, tuple[Setup, Fail]] = {
     "*= on a leaf": (leaf, lambda lib, t: t["w"].__imul__(2.0)),
     "/= on a leaf": (leaf, lambda lib, t: t["w"].__itruediv__(2)),
     "zero_ on a leaf": (leaf, lambda lib, t: t["w"].zero_()),
+    "+= on a view of a leaf": (leaf, lambda lib, t: t["w"].t().__iadd__(1)),
+    "*= on a view made under no_grad": (
+        lambda lib: {"w": (w := lib.tensor(W, requires_grad=True)), "view": no_grad(lambda lib, t: w.t())(lib, {})},
+        lambda lib, t: t["view"].__imul__(2),
+    ),
     "-= a wrong shape": (leaf, no_grad(lambda lib, t: t["w"].__isub__(lib.ones(3, 3)))),
     "+= a broadcast to a bigger shape": (leaf, no_grad(lambda lib, t: t["w"].__iadd__(lib.ones(4, 2, 3)))),
     "*= a non-broadcastable shape": (leaf, no_grad(lambda lib, t: t["w"].__imul__(lib.ones(2)))),
