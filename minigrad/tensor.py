@@ -264,7 +264,7 @@ class Tensor:
             if self.grad_fn is None:
                 raise RuntimeError(VIEW_MADE_WITHOUT_GRAD)
             if base.grad_fn is None:
-                raise RuntimeError("a view of a " + LEAF_IN_PLACE)
+                raise RuntimeError("a view of " + LEAF_IN_PLACE)
             # torch rewrites the base's graph here (CopySlices); minigrad keeps to what the notebook needs.
             raise NotImplementedError("minigrad does not support in-place ops on a view of a tensor that requires grad")
 
