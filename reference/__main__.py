@@ -116,14 +116,24 @@ def plot(report: Report, path: str) -> None:
     import matplotlib.pyplot as plt
 
     figure, (losses, ratios) = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
-    for run in (report.engine, report.reference):
-        losses.plot(run.trace.values.loss, label=run.name)
-    losses.set(yscale="log", ylabel="loss", title=f"{report.engine.name} vs torch: {report.dtype}, {report.mode}")
+    for run, label, style in ((report.engine, report.engine.name, "-"), (report.reference, "torch (reference)", "--")):
+        losses.plot(run.trace.values.loss, style, label=label)
+    losses.set(
+        yscale="log",
+        ylabel="loss (log scale)",
+        title=f"Loss per step: {report.engine.name} and torch, {report.dtype}, {report.mode} (the curves coincide)",
+    )
     losses.legend()
     for quantity, comparison in report.engine.comparisons.items():
         ratios.plot(comparison.worst, label=quantity, linewidth=0.8)
-    ratios.axhline(1, color="black", linestyle="--", linewidth=0.8)
-    ratios.set(yscale="log", xlabel="step", ylabel="worst |error| / bound")
+    ratios.axhline(1, color="black", linestyle="--", linewidth=1)
+    ratios.text(0, 1.15, "the bound: a ratio above 1 fails", fontsize="small")
+    ratios.set(
+        yscale="log",
+        xlabel="step",
+        ylabel="worst |error| / bound (log scale)",
+        title=f"{report.engine.name}: worst error/bound per step and quantity, against the float64 recomputation",
+    )
     ratios.legend(ncol=4, fontsize="small")
     figure.tight_layout()
     figure.savefig(path)
