@@ -160,9 +160,15 @@ class Function(Node):
 
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
         # Each saved array is matched to the input tensor it belongs to, to watch that tensor's version.
-        self._saved = tuple(
-            SavedValue(value, next((t for t in self._inputs if t._data is value), None)) for value in values
-        )
+        if True not in self.needs_input_grad:
+            return  # no graph will be recorded: nothing to save
+        self._saved = tuple([SavedValue(value, self._input_holding(value)) for value in values])
+
+    def _input_holding(self, value: Array | Scalar | None) -> Tensor | None:
+        for tensor in self._inputs:
+            if tensor._data is value:
+                return tensor
+        return None
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -179,20 +185,25 @@ class Function(Node):
         the node in the graph."""
         node = cls()
         node._saved = ()
-        node._inputs = [x for x in inputs if isinstance(x, Tensor)]
-        needs = tuple(_grad_enabled and isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        node.needs_input_grad = needs  # forward saves only what these gradients will need
-        output = node.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
-        base = node._inputs[0] if cls.is_view else None
-        node._inputs = []
-        if not any(needs):
-            out = Tensor(output)
+        if _grad_enabled:
+            needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
         else:
+            needs = (False,) * len(inputs)
+        node.needs_input_grad = needs  # forward saves only what these gradients will need
+        recording = True in needs
+        node._inputs = [x for x in inputs if isinstance(x, Tensor)] if recording else []
+        output = node.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
+        node._inputs = []
+        if recording:
             node.next_functions = tuple(
-                (x._node(), 0) if isinstance(x, Tensor) and x.requires_grad else (None, 0) for x in inputs
+                [(x._node(), 0) if isinstance(x, Tensor) and x._requires_grad else (None, 0) for x in inputs]
             )
             out = Tensor(output, requires_grad=True, grad_fn=node)
-        if base is not None:  # a view: it shares its base's memory, so an in-place edit of either bumps both
+        else:
+            out = Tensor(output)
+        if cls.is_view:  # it shares its input's memory, so an in-place edit of either bumps both
+            base = inputs[0]
+            assert isinstance(base, Tensor)
             out._version_counter = base._version_counter
             out._base = base._base or base
         return out
@@ -237,14 +248,15 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                 on_node(node, grad_in, grads_out)
         if not retain_graph:
             node.release()
-        for (child, _), child_grad in zip(node.next_functions, grads_out, strict=True):
+        for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
             if child is None:
                 continue
             if child_grad is not None:
                 # Out of place: a backward may pass the very same array on to several inputs.
                 pending[child] = pending[child] + child_grad if child in pending else child_grad
-            dependencies[child] -= 1
-            if dependencies[child] == 0:
+            remaining = dependencies[child] - 1
+            dependencies[child] = remaining
+            if remaining == 0:
                 ready.append(child)
 
 

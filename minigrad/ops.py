@@ -101,8 +101,11 @@ class BinaryOp(Function):
             raise broadcast_error(a, b) from None
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        return tuple(
-            None if g is None else unbroadcast(g, to) for g, to in zip(self.gradients(grad), self.layouts, strict=True)
+        grad_a, grad_b = self.gradients(grad)
+        layout_a, layout_b = self.layouts
+        return (
+            None if grad_a is None else unbroadcast(grad_a, layout_a),
+            None if grad_b is None else unbroadcast(grad_b, layout_b),
         )
 
     def compute(self, a: Any, b: Any) -> Any:
@@ -154,6 +157,10 @@ class Mul(BinaryOp):
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
         b, a = self.saved_tensors
+        if a is b and a is not None:  # x * x: both gradients are grad * x; torch sums the two, i.e. doubles it
+            doubled = grad * a
+            doubled *= 2  # exact: the same bits as grad * a + grad * a
+            return doubled, None
         return (grad * b if b is not None else None), (grad * a if a is not None else None)
 
 
@@ -267,7 +274,7 @@ class Sum(Function):
         return np.asarray(a.sum(axis=self.dims, keepdims=keepdim))
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        if not self.keepdim:
+        if not self.keepdim and grad.ndim:  # a 0-d gradient (a sum over all dims) broadcasts as it is
             grad = np.expand_dims(grad, self.dims)
         return (np.broadcast_to(grad, self.shape),)
 
@@ -315,17 +322,20 @@ class Transpose(Function):
             d0, d1 = normalize_dims((dim0, dim1), a.ndim)
             axes[d0], axes[d1] = axes[d1], axes[d0]
         self.axes = tuple(axes)
-        return np.transpose(a, self.axes)
+        view: Array = a.transpose(self.axes)
+        return view
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        return (grad.transpose(np.argsort(self.axes)),)
+        return (grad.transpose(self.axes),)  # a swap of two dims (or a reversal) is its own inverse
 
 
 class T(Transpose):
     grad_fn_name = "TBackward0"
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
-        return super().forward(a, 0, a.ndim - 1)  # as torch, a 1-D or 0-d tensor is its own transpose
+        self.axes = (1, 0) if a.ndim == 2 else tuple(range(a.ndim))  # as torch, 1-D and 0-d: their own transpose
+        view: Array = a.transpose(self.axes)
+        return view
 
 
 class Permute(Transpose):
@@ -335,7 +345,8 @@ class Permute(Transpose):
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
         self.axes = tuple(reversed(range(a.ndim)))
-        return np.transpose(a, self.axes)
+        view: Array = a.transpose(self.axes)
+        return view
 
 
 class Unsqueeze(Function):

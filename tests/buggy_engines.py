@@ -111,7 +111,8 @@ def square_counts_one_side(engine: ModuleType) -> None:
         def backward(self: Any, grad: Any) -> tuple[Any, ...]:
             grad_a, grad_b = original(self, grad)
             (node_a, _), (node_b, _) = self.next_functions
-            return grad_a, (np.zeros_like(grad_b) if node_a is node_b else grad_b)
+            # minigrad sends x * x's two equal contributions as one, doubled (grad_b is None): halve it
+            return (grad_a / 2 if node_a is node_b else grad_a), grad_b
 
         return backward
 
