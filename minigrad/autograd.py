@@ -71,6 +71,8 @@ BACKWARD_TWICE = (
     "if you need to access saved tensors after calling backward."
 )
 Edge = tuple["Node | None", int]
+# How torch's messages name dtypes ("result type Float can't be cast to ... Long").
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long"}
 
 
 class Node:
@@ -124,7 +126,7 @@ class SavedValue:
         tensor = self.tensor
         if tensor is not None and tensor._version != self.version:
             value = np.asarray(self.value)
-            kind = {"float32": "Float", "float64": "Double", "int64": "Long"}[value.dtype.name]
+            kind = SCALAR_TYPE_NAMES[value.dtype.name]
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
                 f"operation: [minigrad.{kind}Tensor [{', '.join(map(str, value.shape))}]]{origin(tensor)} "

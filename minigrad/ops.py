@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Array, Function, Scalar
+from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, Scalar
 
 Operand = Array | Scalar
 Layout = tuple[tuple[int, ...], np.dtype[Any]] | None  # an input's shape and dtype; None for a Python number
@@ -297,10 +297,9 @@ class Mean(Sum):
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
         if a.dtype.kind != "f":
-            kind = {"int64": "Long"}[a.dtype.name]
             raise RuntimeError(
                 "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
-                f"dtype. Got: {kind}"
+                f"dtype. Got: {SCALAR_TYPE_NAMES[a.dtype.name]}"
             )
         total = super().forward(a, dim, keepdim)
         return np.asarray(total / self.count(), dtype=a.dtype)

@@ -10,7 +10,7 @@ import numpy as np
 
 from minigrad import autograd, ops
 from minigrad._printing import tensor_repr
-from minigrad.autograd import AccumulateGrad, Array, Node, Scalar, run_backward
+from minigrad.autograd import SCALAR_TYPE_NAMES, AccumulateGrad, Array, Node, Scalar, run_backward
 
 
 class dtype:  # noqa: N801 - torch's name
@@ -278,10 +278,9 @@ class Tensor:
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}"
             )
         if not np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):
-            names = {"float32": "Float", "float64": "Double", "int64": "Long"}
             raise RuntimeError(
-                f"result type {names[result._data.dtype.name]} can't be cast to the desired output type "
-                f"{names[self._data.dtype.name]}"
+                f"result type {SCALAR_TYPE_NAMES[result._data.dtype.name]} can't be cast to the desired output type "
+                f"{SCALAR_TYPE_NAMES[self._data.dtype.name]}"
             )
         self._data[...] = result._data
         self._version_counter[0] += 1
