@@ -1,9 +1,11 @@
 """python -m reference: check that an engine trains like torch on the notebook, step by step.
 
     python -m reference --engine minigrad --device cpu --dtype float32 --steps 900 --mode lockstep
+    python -m reference --engine minigrad --sweep 200      # 200 random problems instead of the notebook
 
 Prints the contract checks, a per-step table (each engine's loss, the engine's worst error/bound for each
-quantity, the reference's worst), and a verdict. Exit code 0 when everything passes, 1 when something
+quantity, the reference's worst), and a verdict; with --sweep, a line per problem that fails and a summary.
+Progress shows on stderr when it is a terminal. Exit code 0 when everything passes, 1 when something
 fails, 2 when the check cannot run (no such engine, no GPU, no torch).
 """
 
@@ -13,7 +15,10 @@ import argparse
 import importlib.util
 import math
 import sys
+import time
 from collections.abc import Sequence
+
+import numpy as np
 
 from reference.contract import Outcome, check_contract
 from reference.engines import EngineNotFoundError, load_engine
@@ -43,6 +48,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--every", type=positive, help="print every N-th step (default: about ten rows)")
     parser.add_argument("--plot", metavar="FILE", help="write the loss curves and error/bound per step (matplotlib)")
+    parser.add_argument(
+        "--sweep",
+        type=positive,
+        metavar="N",
+        help="check N random problems (1-64 samples, 1-16 inputs, 1-8 outputs, scales 1e-3..1e3, up to --steps "
+        "steps, lr up to 1/λ_max; seeded by --seed) instead of the notebook",
+    )
     args = parser.parse_args(argv)
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         parser.error("--plot needs matplotlib: pip install matplotlib")
@@ -70,8 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     outcomes = check_contract(engine)
     print(contract_summary(outcomes))
+    contract_failures = [outcome for outcome in outcomes if outcome.problem and not outcome.skipped]
+    progress = Progress()
+    if args.sweep:
+        return sweep(engine, args, progress) or int(bool(contract_failures))
     problem = Problem.notebook(seed=args.seed, lr=args.lr, steps=args.steps)
-    report = check_parity(engine, problem, args.dtype, args.mode, args.device, name=args.engine)
+    report = check_parity(engine, problem, args.dtype, args.mode, args.device, name=args.engine, progress=progress)
+    progress.clear()
     print("\nafter the losses: the largest |error|/bound over the elements of each quantity (pass: <= 1)")
     print(report.table(args.every or default_every(args.steps)))
     for failure in report.failures:
@@ -79,9 +96,57 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n{failure.traceback}", end="")
     if args.plot:
         plot(report, args.plot)
-    contract_failures = [outcome for outcome in outcomes if outcome.problem and not outcome.skipped]
     print(verdict(report, contract_failures))
     return 0 if report.passed and not contract_failures else 1
+
+
+class Progress:
+    """A one-line counter on stderr, redrawn at most ten times a second; silent when stderr is not a terminal
+    (a log, CI), so only a person waiting sees it."""
+
+    def __init__(self) -> None:
+        self.shown = sys.stderr.isatty()
+        self.last_drawn = 0.0
+
+    def __call__(self, task: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.shown and (now - self.last_drawn > 0.1 or done == total):
+            self.last_drawn = now
+            sys.stderr.write(f"\r\033[K{task}: {done}/{total}")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def sweep(engine: object, args: argparse.Namespace, progress: Progress) -> int:
+    """Check `args.sweep` random problems; print each failure and a summary. Returns the exit code."""
+    rng = np.random.default_rng(args.seed)
+    worst, failed = (0.0, "", 0), 0
+    for index in range(1, args.sweep + 1):
+        shape = (int(rng.integers(1, 65)), int(rng.integers(1, 17)), int(rng.integers(1, 9)))
+        scales = (float(10 ** rng.uniform(-3, 3)), float(10 ** rng.uniform(-3, 3)))
+        steps = int(rng.integers(1, args.steps + 1))
+        problem = Problem.drawn(
+            shape, scales, rng.uniform(0, 10), rng.uniform(0.01, 1), int(rng.integers(2**32)), steps, args.dtype
+        )
+        progress(f"problem {index}/{args.sweep}", 0, 1)
+        report = check_parity(engine, problem, args.dtype, args.mode, args.device, name=args.engine)
+        described = f"problem {index}: {shape[0]}×{shape[1]} -> {shape[2]}, {steps} steps, lr {problem.lr:.3g}"
+        ratio, quantity, step = report.engine.worst()
+        worst = max(worst, (ratio, f"{described}, {quantity} at step {step}", index))
+        if not report.passed:
+            failed += 1
+            progress.clear()
+            print(f"FAIL {described}: {report.verdict()}")
+    progress.clear()
+    print(
+        f"{args.sweep - failed} of {args.sweep} random problems pass ({args.dtype}, {args.mode}); worst "
+        f"error/bound {worst[0]:.3g} ({worst[1]})"
+    )
+    return 1 if failed else 0
 
 
 def default_every(steps: int) -> int:

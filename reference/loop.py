@@ -58,6 +58,36 @@ class Problem:
         b0 = rng.standard_normal((targets.shape[1],))
         return cls(inputs, targets, w0, b0, lr, steps)
 
+    @classmethod
+    def drawn(
+        cls,
+        shape: tuple[int, int, int],
+        scales: tuple[float, float],
+        offset: float,
+        lr_fraction: float,
+        seed: int,
+        steps: int,
+        dtype: str,
+    ) -> Problem:
+        """A random regression: `shape` = (samples, inputs, outputs), inputs of scale `scales[0]` offset by
+        `offset` (all-positive like the notebook's when large, which makes the problem ill-conditioned: a long,
+        slow valley), targets of scale `scales[1]`, and a learning rate of `lr_fraction` (at most 1) / λ_max.
+
+        λ_max is the largest eigenvalue of the loss's Hessian (2/N)·X̃ᵀX̃ of the inputs in `dtype`: every factor
+        1 − lr·λ of the exact iteration then lies in [0, 1], so gradient descent never expands an error and
+        nothing diverges or overflows. Nor does anything underflow (where rounding-error bounds stop holding)
+        for scales of 1e-3 and more: a non-zero residual is then at least ~1e-13 in float32, and the smallest
+        products stay some 20 orders above float32's 1e-38.
+        """
+        from reference.bounds import hessian_eigenvalues  # bounds.py builds on this module
+
+        samples, inputs, outputs = shape
+        rng = np.random.default_rng(seed)
+        x = scales[0] * (rng.standard_normal((samples, inputs)) + offset)
+        y = scales[1] * rng.standard_normal((samples, outputs))
+        lr = lr_fraction / float(hessian_eigenvalues(x.astype(dtype), outputs).max())
+        return cls.from_data(x, y, seed, lr, steps)
+
     def astype(self, dtype: str) -> Problem:
         """The problem as an engine running in `dtype` holds it. Every comparison uses these rounded values,
         so rounding the data is not counted as an engine's error."""
@@ -113,10 +143,17 @@ class ContractViolationError(AssertionError):
 
 
 Sync = Callable[[int], tuple[Array, Array]]
+OnStep = Callable[[int], None]  # called with the number of steps completed so far (for progress displays)
 
 
 def train(
-    engine: Any, problem: Problem, dtype: str, device: str | None = None, sync: Sync | None = None, name: str = ""
+    engine: Any,
+    problem: Problem,
+    dtype: str,
+    device: str | None = None,
+    sync: Sync | None = None,
+    name: str = "",
+    on_step: OnStep | None = None,
 ) -> Trace:
     """Run the notebook's loop on `engine` for `problem.steps` steps and record every step.
 
@@ -188,6 +225,8 @@ def train(
                     if np.any(read(grad, quantity)):
                         raise ContractViolationError(f"{quantity} is not zero after {quantity}.zero_()")
             completed = step + 1
+            if on_step is not None:
+                on_step(completed)
     except Exception:
         error = EngineError(name, step, stage, traceback.format_exc())
     kept = {quantity: values[:completed] for quantity, values in record.items()}

@@ -17,6 +17,7 @@ keeps `--engine torch` from passing vacuously against itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -25,7 +26,7 @@ import numpy as np
 
 from reference.bounds import contraction_factor, drift_bounds, step_bounds
 from reference.exact import exact_step, float64_trajectory
-from reference.loop import EngineError, Problem, Trace, train
+from reference.loop import EngineError, OnStep, Problem, Trace, train
 from reference.torch_reference import train_reference
 from reference.values import Array
 
@@ -56,6 +57,7 @@ class Mismatch:
 
 
 Failure = Mismatch | EngineError
+Progress = Callable[[str, int, int], None]  # (who is training, steps done, steps in all)
 
 
 @dataclass(frozen=True)
@@ -238,20 +240,31 @@ def check_parity(
     mode: Mode = "lockstep",
     device: str = "cpu",
     name: str | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Train `engine` and the torch reference (on `device`) on `problem` in `dtype`, and check both, step by step.
 
     `engine` is a module (or any object) offering the contract (reference/contract.py); it runs on the CPU.
+    `progress(who, steps done, steps)`, if given, hears of every step of both runs.
     """
     problem = problem.astype(dtype)
     name = name or str(getattr(engine, "__name__", type(engine).__name__))
-    reference = train_reference(problem, dtype, device)
+
+    def reporting(who: str) -> OnStep | None:
+        return None if progress is None else (lambda done: progress(who, done, problem.steps))
+
+    reference = train_reference(problem, dtype, device, on_step=reporting("torch (reference)"))
     if mode == "lockstep":
         engine_trace = train(
-            engine, replace(problem, steps=max(len(reference), 1)), dtype, sync=reference.parameters_at, name=name
+            engine,
+            replace(problem, steps=max(len(reference), 1)),
+            dtype,
+            sync=reference.parameters_at,
+            name=name,
+            on_step=reporting(name),
         )
     else:
-        engine_trace = train(engine, problem, dtype, name=name)
+        engine_trace = train(engine, problem, dtype, name=name, on_step=reporting(name))
     float64 = Float64Run.of(problem) if mode == "free" else None
     return Report(
         mode,

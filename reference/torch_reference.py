@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-from reference.loop import Problem, Trace, train
+from reference.loop import OnStep, Problem, Trace, train
 
 DEVICES = ("cpu", "cuda")
 
@@ -53,6 +53,6 @@ def require_ieee_fp32_matmul(torch: ModuleType) -> None:
         raise ReferenceUnavailableError(f"CUDA float32 matmul precision is {precision!r} after asking for IEEE fp32")
 
 
-def train_reference(problem: Problem, dtype: str, device: str = "cpu") -> Trace:
+def train_reference(problem: Problem, dtype: str, device: str = "cpu", on_step: OnStep | None = None) -> Trace:
     """The reference's trace: torch runs the notebook's loop on `device`, following its own trajectory."""
-    return train(load_torch(device), problem, dtype, device=device, name="reference")
+    return train(load_torch(device), problem, dtype, device=device, name="reference", on_step=on_step)

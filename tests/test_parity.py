@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from reference.__main__ import main
-from reference.bounds import hessian_eigenvalues
 from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_TARGETS, EngineError, Problem
 from reference.parity import Mismatch, Mode, Report, check_parity
 from reference.torch_reference import ReferenceUnavailableError, load_torch
@@ -44,26 +43,15 @@ def test_the_notebook_trains_like_torch(engine: ModuleType, device: str, mode: M
 # ---------------------------------------------------------------- whole problems, drawn
 @st.composite
 def problems(draw: st.DrawFn, max_steps: int) -> tuple[Problem, str, Mode]:
-    """A linear regression of any shape within 64 samples × 16 inputs × 8 outputs, with inputs and targets
-    of scales from 1e-3 to 1e3, and inputs offset like the notebook's all-positive ones (which makes the
-    problem ill-conditioned: a long, slow valley).
-
-    The learning rate is a fraction (at most 1) of 1/λ_max, λ_max the largest eigenvalue of the loss's
-    Hessian (2/N)·X̃ᵀX̃: every factor 1 − lr·λ of the exact iteration then lies in [0, 1], so gradient
-    descent never expands an error and nothing diverges or overflows. Nor does anything underflow (where
-    rounding-error bounds stop holding): a non-zero residual is a difference of float32 numbers of scale
-    1e-3 or more, so at least ~1e-13, and the smallest products stay some 20 orders above float32's 1e-38.
-    """
-    samples, inputs, outputs = draw(st.integers(1, 64)), draw(st.integers(1, 16)), draw(st.integers(1, 8))
-    input_scale, target_scale = (10.0 ** draw(st.floats(-3, 3)) for _ in range(2))
-    offset = draw(st.floats(0, 10))
-    seed = draw(st.integers(0, 2**32 - 1))
+    """A linear regression of any shape within 64 samples × 16 inputs × 8 outputs, inputs and targets of
+    scales from 1e-3 to 1e3, learning rates up to 1/λ_max (Problem.drawn says why nothing then diverges,
+    overflows or underflows)."""
+    shape = (draw(st.integers(1, 64)), draw(st.integers(1, 16)), draw(st.integers(1, 8)))
+    scales = (10.0 ** draw(st.floats(-3, 3)), 10.0 ** draw(st.floats(-3, 3)))
+    offset, lr_fraction = draw(st.floats(0, 10)), draw(st.floats(0.01, 1.0))
+    seed, steps = draw(st.integers(0, 2**32 - 1)), draw(st.integers(1, max_steps))
     dtype, mode = draw(st.sampled_from(DTYPES)), draw(st.sampled_from(MODES))
-    rng = np.random.default_rng(seed)
-    x = input_scale * (rng.standard_normal((samples, inputs)) + offset)
-    y = target_scale * rng.standard_normal((samples, outputs))
-    lr = draw(st.floats(0.01, 1.0)) / float(hessian_eigenvalues(x.astype(dtype), outputs).max())
-    return Problem.from_data(x, y, seed, lr, draw(st.integers(1, max_steps))), dtype, mode
+    return Problem.drawn(shape, scales, offset, lr_fraction, seed, steps, dtype), dtype, mode
 
 
 def check_drawn(engine: ModuleType, device: str, drawn: tuple[Problem, str, Mode]) -> None:
@@ -183,3 +171,35 @@ def test_cli_plots_loss_and_error_over_bound(tmp_path: Any, capsys: pytest.Captu
     path = tmp_path / "parity.png"
     assert main(["--steps", "20", "--plot", str(path)]) == 0
     assert path.stat().st_size > 0 and f"wrote {path}" in capsys.readouterr().out
+
+
+def test_cli_sweeps_random_problems(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--sweep", "8", "--steps", "20", "--seed", "3"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("8 of 8 random problems pass (float32, lockstep)")
+
+
+def test_cli_sweep_names_each_problem_a_seeded_bug_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    averaged = next(bug for bug in SEEDED_BUGS if bug.name.startswith("bias gradient averaged"))
+    monkeypatch.setitem(sys.modules, "engine_averaging_the_bias", averaged.engine())
+    assert main(["--engine", "engine_averaging_the_bias", "--sweep", "4", "--steps", "5", "--mode", "free"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    # a problem with one sample has nothing to average: the bug is harmless there
+    failures = [line for line in lines if line.startswith("FAIL problem")]
+    assert failures and all("b.grad" in line for line in failures), failures
+    assert lines[-1].startswith(f"{4 - len(failures)} of 4 random problems pass")
+
+
+def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from reference.__main__ import Progress
+
+    Progress()("torch (reference)", 900, 900)
+    assert capsys.readouterr().err == ""  # pytest's stderr is not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    progress = Progress()
+    progress("minigrad", 450, 900)
+    progress("minigrad", 451, 900)  # within a tenth of a second: not redrawn
+    progress("minigrad", 900, 900)  # the last step always is
+    progress.clear()
+    assert capsys.readouterr().err == "\r\033[Kminigrad: 450/900\r\033[Kminigrad: 900/900\r\033[K"
