@@ -17,7 +17,7 @@ def load_engine(name: str) -> ModuleType:
         return importlib.import_module(name)
     except ImportError as error:
         raise EngineNotFoundError(
-            f"cannot import the engine {name!r} ({error}). An engine is a module importable by name: run from "
-            "the folder that holds it (python -m puts the current folder on sys.path), set PYTHONPATH, or pip "
-            "install it."
+            f"cannot import the engine {name!r} ({error}). An engine is a module importable by name: run "
+            "`python -m reference` or `python -m pytest` from the folder that holds it (python -m puts the current "
+            "folder on sys.path; a bare `pytest` does not), set PYTHONPATH, or pip install it."
         ) from error

@@ -159,10 +159,16 @@ class CellComparison:
     worst_ratio: float  # max over the cell's numbers of |difference| / allowance (0 when identical)
 
 
+def printed_weights() -> tuple[Array, Array]:
+    """w and b as In [20] printed them (4 decimals), in float64."""
+    printed = next(cell for cell in read_cells() if cell.number == 20).printed
+    w, b = (np.array(ast.literal_eval(values)) for values, _ in PRINTED_TENSOR.findall(printed))
+    return w, b
+
+
 def notebook_problem(steps: int) -> Problem:
     """The notebook's data, learning rate and the weights In [20] printed, in float32, for `steps` steps."""
-    printed = next(cell for cell in read_cells() if cell.number == 20).printed
-    w0, b0 = (np.array(ast.literal_eval(values)) for values, _ in PRINTED_TENSOR.findall(printed))
+    w0, b0 = printed_weights()
     return Problem(NOTEBOOK_INPUTS, NOTEBOOK_TARGETS, w0, b0, NOTEBOOK_LR, steps).astype("float32")
 
 

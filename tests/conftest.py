@@ -1,6 +1,7 @@
 """Options for the contract and parity tests: which engine they check, and where the torch reference runs.
 
-pytest --engine NAME        NAME an importable module offering the contract (default: minigrad)
+pytest --engine NAME        NAME an importable module offering the contract (default: minigrad); the tests
+                            that don't take the `engine` fixture are minigrad's own and skip for another engine
 pytest --device cpu|cuda|all   the reference's device (default: cpu); CUDA tests skip without a GPU
 """
 
@@ -48,6 +49,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             "device", [pytest.param(d, marks=[pytest.mark.cuda] if d == "cuda" else []) for d in devices]
         )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --engine other than minigrad, only the contract and parity tests (those taking the `engine`
+    fixture) run: the rest test minigrad itself (its ops against torch, its printing, its errors...)."""
+    engine = config.getoption("--engine")
+    if engine == "minigrad":
+        return
+    skip = pytest.mark.skip(reason=f"minigrad's own test, not part of the engine contract (--engine {engine})")
+    for item in items:
+        if "engine" not in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

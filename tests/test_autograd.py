@@ -8,7 +8,6 @@ behaviour written here is torch's.
 from __future__ import annotations
 
 import gc
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -22,16 +21,19 @@ from hypothesis import strategies as st
 
 import minigrad
 from minigrad import autograd
+from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_TARGETS
+from reference.notebook import printed_weights
 
-torch = pytest.importorskip("torch")
+try:
+    import torch
+except ImportError:  # the tests of minigrad alone still run; those that compare with torch skip
+    torch = None  # type: ignore[assignment]
+needs_torch = pytest.mark.skipif(torch is None, reason="compares with torch, which is not installed")
+X, Y = NOTEBOOK_INPUTS.tolist(), NOTEBOOK_TARGETS.tolist()  # lists: tensor() makes them float32
+W, B = (weights.tolist() for weights in printed_weights())
 
-X = [[73.0, 67, 43], [91, 88, 64], [87, 134, 58], [102, 43, 37], [69, 96, 70]]
-Y = [[56.0, 70], [81, 101], [119, 133], [22, 37], [103, 119]]
-W = [[-0.6054, -0.5836, -1.1243], [-1.6971, 0.7239, 0.2608]]
-B = [-1.0504, -0.0023]
 
-
-@pytest.fixture(params=["minigrad", "torch"])
+@pytest.fixture(params=["minigrad", pytest.param("torch", marks=needs_torch)])
 def lib(request: pytest.FixtureRequest) -> ModuleType:
     return minigrad if request.param == "minigrad" else torch
 
@@ -48,6 +50,7 @@ def test_backward_of_a_scalar(lib: ModuleType) -> None:
     assert w.grad.dtype == w.dtype and w.grad.requires_grad is False and w.grad.grad_fn is None
 
 
+@needs_torch
 @SETTINGS
 @given(data=st.data())
 def test_backward_with_a_gradient_matches_torch(data: st.DataObject) -> None:
@@ -59,10 +62,13 @@ def test_backward_with_a_gradient_matches_torch(data: st.DataObject) -> None:
         out = ta * tb - ta
         g = np.arange(out.numel(), dtype=np.float32).reshape(tuple(out.shape))
         out.backward(gradient=engine.tensor(g))
-        grads.append(values(ta.grad))
-    # Elementwise where a is not broadcast; otherwise a sum, compared in test_ops against its bound.
-    if np.broadcast_shapes(shape_a, shape_b) == shape_a:
-        assert np.array_equal(grads[0], grads[1])
+        grads.append((values(ta.grad), values(tb.grad)))
+    # Elementwise for an input of the output's shape; a broadcast input's gradient is a sum, compared in
+    # test_ops against its bound.
+    out_shape = np.broadcast_shapes(shape_a, shape_b)
+    for index, shape in enumerate((shape_a, shape_b)):
+        if shape == out_shape:
+            assert np.array_equal(grads[0][index], grads[1][index])
 
 
 def test_gradients_accumulate_in_the_same_grad_tensor(lib: ModuleType) -> None:
@@ -186,27 +192,15 @@ def test_only_what_backward_needs_is_saved() -> None:
 
 
 # ---------------------------------------------------------------- long graphs
-def chain_backward_seconds(n: int) -> float:
+def test_a_100k_op_chain_backpropagates() -> None:
+    """No RecursionError: both passes over the graph are loops. (That the time is linear is for a benchmark
+    to show, not a timed test: benchmarks/bench.py measures µs per op at 10k, 30k and 100k ops.)"""
     x = minigrad.ones(3, requires_grad=True)
     y = x
-    for _ in range(n):
+    for _ in range(100_000):
         y = y * 1.0
-    gc.disable()  # a collection of the young graph in the timed region would add noise, not signal
-    try:
-        start = time.perf_counter()
-        y.sum().backward()
-        seconds = time.perf_counter() - start
-    finally:
-        gc.enable()
+    y.sum().backward()
     assert x.grad is not None and values(x.grad).tolist() == [1.0, 1.0, 1.0]
-    return seconds
-
-
-def test_a_100k_op_chain_backpropagates_in_linear_time() -> None:
-    short = min(chain_backward_seconds(20_000) for _ in range(2))
-    long = chain_backward_seconds(100_000)  # no RecursionError: both passes over the graph are loops
-    # Linear time makes the ratio about 5, quadratic about 25; the slack absorbs a loaded machine.
-    assert long / short < 12.5, f"20k ops: {short:.3f}s, 100k ops: {long:.3f}s"
 
 
 # ---------------------------------------------------------------- freed graphs
@@ -270,6 +264,7 @@ def test_in_place_on_a_leaf_that_requires_grad(lib: ModuleType, op: str) -> None
     assert out is w and w.grad is grad and w.is_leaf and w.requires_grad and w._version == 1
 
 
+@needs_torch
 @pytest.mark.parametrize("op", IN_PLACE)
 def test_in_place_values_and_versions_match_torch(op: str) -> None:
     results = []
@@ -354,6 +349,7 @@ GRAPHS: dict[str, Callable[[ModuleType], Any]] = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("make", GRAPHS.values(), ids=list(GRAPHS))
 def test_graph_structure_matches_torch(make: Callable[[ModuleType], Any]) -> None:
     assert structure(make(minigrad).grad_fn) == structure(make(torch).grad_fn)
@@ -405,6 +401,7 @@ def test_numpy_is_refused_while_requiring_grad(lib: ModuleType) -> None:
     assert w.detach().numpy()[0, 0] == 5.0
 
 
+@needs_torch
 def test_small_api_matches_torch() -> None:
     def describe(engine: ModuleType) -> list[Any]:
         w = engine.tensor(W, requires_grad=True)

@@ -42,11 +42,10 @@ def test_cells_print_what_torch_prints() -> None:
     cells = compare_printed("minigrad", "torch")
     assert [c.number for c in cells] == OUTPUT_CELLS
     assert all(c.same_layout for c in cells)
+    # Cells that print data, weights or zeros (no rounding) must be identical: compare_printed gives any
+    # difference there an infinite ratio. At the last count 14 cells were identical and 5 differed in a last
+    # digit (In [35], [40], [60], [61], [63]), at worst 0.57 of the allowance.
     assert all(c.worst_ratio <= 1 for c in cells), [c for c in cells if c.worst_ratio > 1]
-    # All 14 cells that print data, weights, zeroes and the first step are identical; where the trajectories
-    # part by an ulp, the printed numbers can differ: at the last count 5 cells did (In [35], [40], [60], [61],
-    # [63]), with a worst ratio of 0.57.
-    assert sum(c.identical for c in cells) >= 14
 
 
 def test_the_comparison_catches_a_loss_off_by_a_few_dozen_ulps(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,7 +37,7 @@ def test_the_notebook_trains_like_torch(engine: ModuleType, device: str, mode: M
     assert_passes(report)
     assert len(report.engine.trace) == len(report.reference.trace) == 900
     if dtype == "float32":  # not vacuous: float32 rounding shows against the float64 recomputation
-        assert report.engine.worst()[0] > 0.01
+        assert report.engine.worst()[0] > 0
 
 
 # ---------------------------------------------------------------- whole problems, drawn
