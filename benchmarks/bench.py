@@ -1,6 +1,6 @@
 """minigrad vs torch eager vs numpy with hand-derived gradients, side by side in one process.
 
-    python benchmarks/bench.py            # the full run (about a minute on 2 cores)
+    python benchmarks/bench.py            # the full run (about 40 s on 2 cores)
     python benchmarks/bench.py --quick    # tiny sizes, a few seconds: proves the script runs (CI)
 
 What it runs: the linear-regression notebook's training step, written once against the torch API

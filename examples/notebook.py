@@ -22,7 +22,7 @@ NOTES = {
     "loss has not dropped. With fresh predictions it has: {fresh_loss}",
     59: 'The comment says "100 epochs"; the loop runs 900 steps (one step per epoch: the whole data set is one batch).',
     60: "The notebook's execution counter jumps from In [41] to In [59]: 17 cells ran that it does not show. "
-    "Its loss below (0.8193) is reached after about 2,700 steps from these weights, not the 902 shown here, "
+    "Its loss below (0.8193) is reached after about 2,800 steps from these weights, not the 902 shown here, "
     "so the notebook most likely ran its training loop more than once.",
 }
 

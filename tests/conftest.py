@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     engine = config.getoption("--engine")
     if engine == "minigrad":
         return
-    skip = pytest.mark.skip(reason=f"minigrad's own test, not part of the engine contract (--engine {engine})")
+    skip = pytest.mark.skip(reason=f"a test of minigrad or of the kit itself, not of the engine (--engine {engine})")
     for item in items:
         if "engine" not in getattr(item, "fixturenames", ()):
             item.add_marker(skip)

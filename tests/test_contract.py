@@ -30,3 +30,15 @@ def test_an_engine_offering_nothing_is_reported_check_by_check() -> None:
     assert all(outcome.problem and not outcome.skipped for outcome in outcomes)
     module_attributes = outcomes[0].problem
     assert module_attributes is not None and all(name in module_attributes for name in MODULE_ATTRIBUTES)
+
+
+def test_an_optional_op_that_breaks_fails_rather_than_skips(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sum(dim) exists (its signature takes a dim) but raises inside: that is a failure, not a missing op."""
+    import minigrad
+
+    def broken_sum(self: minigrad.Tensor, dim: int | None = None, keepdim: bool = False) -> minigrad.Tensor:
+        raise TypeError("a bug inside sum(dim)")
+
+    monkeypatch.setattr(minigrad.Tensor, "sum", broken_sum)
+    outcome = next(o for o in check_contract(minigrad) if o.check.name == "optional: sum(dim)")
+    assert not outcome.skipped and outcome.problem is not None and "a bug inside sum(dim)" in outcome.problem
