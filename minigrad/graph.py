@@ -56,13 +56,24 @@ def edges(tensor: Any) -> list[tuple[str, str]]:
     return [(f"{n.index}:{n.name}", f"{c}:{nodes[c].name}") for n in nodes for c in n.children]
 
 
-def describe(array: Any) -> str:
-    """Shape, and the values when there are few enough to read."""
-    array = np.asarray(array)
+def as_array(values: Any) -> Any:
+    """The numpy array of a tensor (minigrad's or torch's, detached) or of anything numpy takes."""
+    return values.numpy() if hasattr(values, "numpy") else np.asarray(values)
+
+
+def shape_and_values(values: Any) -> tuple[str, str]:
+    """An array's or a tensor's shape ("5×2", "scalar") and its values to 4 decimals: the text both the
+    drawing here and minigrad.walkthrough show."""
+    array = as_array(values)
     shape = "×".join(map(str, array.shape)) or "scalar"
-    if array.size > 12:
-        return shape
-    return f"{shape}\\n{np.array2string(array, precision=4, separator=', ', suppress_small=True)}".replace("\n", "\\n")
+    return shape, np.array2string(array, precision=4, separator=", ", max_line_width=100)
+
+
+def describe(values: Any) -> str:
+    """A DOT label's lines: the shape, and the values when there are few enough to read."""
+    array = as_array(values)
+    shape, text = shape_and_values(array)
+    return shape if array.size > 12 else f"{shape}\\n" + text.replace("\n", "\\n")
 
 
 def to_dot(
@@ -76,13 +87,13 @@ def to_dot(
     lines = ["digraph autograd {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=11];']
     if title:
         lines.append(f'  label="{title}"; labelloc=t;')
-    lines.append(f'  output [shape=note, label="output\\n{describe(tensor.detach().numpy())}"];')
+    lines.append(f'  output [shape=note, label="output\\n{describe(tensor.detach())}"];')
     for node in walk(tensor):
         if node.name == "AccumulateGrad":
             leaf = node.node.variable
-            label = f"{label_of.get(id(leaf), 'leaf')}\\n{describe(leaf.detach().numpy())}"
+            label = f"{label_of.get(id(leaf), 'leaf')}\\n{describe(leaf.detach())}"
             if leaf.grad is not None:
-                label += f"\\ngrad {describe(leaf.grad.numpy())}"
+                label += f"\\ngrad {describe(leaf.grad)}"
             lines.append(f'  n{node.index} [shape=ellipse, style=filled, fillcolor="#dbeafe", label="{label}"];')
         else:
             arrived = (grads or {}).get(node.node)

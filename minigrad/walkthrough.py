@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import numpy as np
-
 from minigrad import autograd
 from minigrad.autograd import AccumulateGrad, Array, Node
+from minigrad.graph import shape_and_values
 
 # The local rule of each node, in words: how the gradient of its output becomes its inputs' gradients.
 RULES = {
@@ -47,10 +46,8 @@ RULES = {
 
 
 def show(values: Array | Any) -> str:
-    """Shape and values of an array or a tensor (a tensor's .grad, say)."""
-    array = values.numpy() if hasattr(values, "numpy") else np.asarray(values)
-    text = np.array2string(array, precision=4, separator=", ", max_line_width=100)
-    shape = "×".join(map(str, array.shape)) or "scalar"
+    """Shape and values of an array or a tensor (a tensor's .grad, say), continued lines indented."""
+    shape, text = shape_and_values(values)
     return f"[{shape}] " + text.replace("\n", "\n" + " " * 14)
 
 
