@@ -333,7 +333,10 @@ def in_float64(original: Method) -> Method:
     """The same computation on float64 copies of the array arguments, rounded back to their dtype once."""
 
     def computed_in_float64(*args: Any, **kwargs: Any) -> Any:
-        dtype = next(arg.dtype for arg in args if is_array(arg))
+        dtypes = {arg.dtype for arg in args if is_array(arg)}
+        if len(dtypes) != 1 or np.dtype(np.float32) not in dtypes:  # float32 only: other cases stay as they are
+            return original(*args, **kwargs)
+        dtype = dtypes.pop()
         result = original(*(np.asarray(arg, np.float64) if is_array(arg) else arg for arg in args), **kwargs)
         if isinstance(result, tuple):
             return tuple(None if part is None else np.asarray(part, dtype) for part in result)

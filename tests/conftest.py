@@ -21,6 +21,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the engine the contract and parity tests check: an importable module name (default: minigrad)",
     )
     parser.addoption(
+        "--fuzz-programs",
+        type=int,
+        default=None,
+        help="how many random programs tests/test_fuzz.py runs against torch (default: its CI slice)",
+    )
+    parser.addoption("--fuzz-seed", type=int, default=0, help="the seed of the fuzz programs (default: 0)")
+    parser.addoption(
         "--device",
         choices=("cpu", "cuda", "all"),
         default="cpu",

@@ -45,12 +45,13 @@ import io
 import random
 import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
+from test_errors import in_minigrads_words  # torch's message as minigrad words it: one rule for all tests
 
 import minigrad
 
@@ -143,7 +144,7 @@ def power(a: Q, n: float) -> Q:
             ends = np.maximum(np.abs(np.power(lo, n) - np.abs(v)), np.abs(np.power(hi, n) - np.abs(v)))
             change = np.where((lo > 0) | (a.b == 0), ends, np.inf)
         change = np.where(a.b == 0, 0.0, np.nan_to_num(change, nan=np.inf))
-        roundings = {0: 0, 1: 0, 2: 1, 3: 2, -1: 1, -2: 2}.get(n, 2) if n in EXACT_POWERS else 2
+        roundings = {0: 0, 1: 0, 2: 1, 3: 2, -1: 1, -2: 2}.get(int(n), 2) if n in EXACT_POWERS else 2
         size = np.where(np.isfinite(v), np.abs(v), 0.0) + change
         bound = change + gamma(roundings, a.u) * size
         return Q(v, bound, a.exact and n in EXACT_POWERS, a.dtype)
@@ -313,28 +314,27 @@ KINDS = (
     + ["detach", "requires_grad", "zero_grad", "query"]
     + ["backward"] * 3
 )
-MAX_STATEMENTS = 14
+MAX_STATEMENTS = 20
 
 
 def draw_program(rng: random.Random) -> list[Statement]:
-    """A random program: up to MAX_STATEMENTS statements; numbers half from NUMBERS (exact and rounding
-    values, signed zeros, a large one), half uniform in [-10, 10] rounded to float32."""
+    """A random program: two tensors made, random statements, a backward (MAX_STATEMENTS in all). Numbers:
+    half from NUMBERS (exact and rounding values, signed zeros, a large one), half uniform in [-10, 10]."""
 
     def number() -> float:
         return rng.choice(NUMBERS) if rng.random() < 0.5 else float(np.float32(rng.uniform(-10, 10)))
 
-    return [
-        Statement(
-            rng.choice(KINDS),
-            tuple(rng.randrange(256) for _ in range(8)),
-            tuple(number() for _ in range(rng.randrange(7))),
+    def statement(kind: str) -> Statement:
+        return Statement(
+            kind, tuple(rng.randrange(256) for _ in range(8)), tuple(number() for _ in range(rng.randrange(7)))
         )
-        for _ in range(rng.randint(1, MAX_STATEMENTS))
-    ]
+
+    middle = [statement(rng.choice(KINDS)) for _ in range(rng.randint(1, MAX_STATEMENTS - 3))]
+    return [statement("create"), statement("create"), *middle, statement("backward")]
 
 
 SHAPES = [(), (3,), (2, 3), (1,), (2,), (3, 2), (1, 3), (2, 1), (3, 3), (2, 2, 3), (2, 1, 3)]
-DTYPES = ["float32", "float64", "int64"]
+DTYPES = ["float32", "float64", "float32", "int64"]  # int64 less often: it stops gradients
 
 
 class Picker:
@@ -343,16 +343,16 @@ class Picker:
     def __init__(self, statement: Statement) -> None:
         self.picks, self.numbers, self.at = statement.picks, statement.numbers, 0
 
-    def int(self, n: int) -> int:
+    def index(self, n: int) -> int:
         value = self.picks[self.at % len(self.picks)] + self.at // len(self.picks)
         self.at += 1
         return value % n
 
     def choice(self, options: Sequence[Any]) -> Any:
-        return options[self.int(len(options))]
+        return options[self.index(len(options))]
 
     def chance(self, one_in: int) -> bool:
-        return self.int(one_in) == one_in - 1  # rare options come last, so shrinking removes them
+        return self.index(one_in) == one_in - 1  # rare options come last, so shrinking removes them
 
     def number(self, i: int) -> float:
         return self.numbers[i % len(self.numbers)] if self.numbers else 0.0
@@ -424,11 +424,13 @@ SPELLED = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 def operand(env: Env, pick: Picker, first: str) -> str:
     """A second operand for `first`: mostly a tensor it broadcasts with, sometimes a number or any tensor."""
     shape = tuple(env.tensors[first].shape)
+    if pick.chance(6):
+        return first  # x op x: one tensor reached by two edges
     if pick.chance(3):
-        number = pick.choice([2, -3, 0, 1, 2.5, 0.1, 1 / 3, -0.5, 1e4, 2**64])
+        number: float = pick.choice([2, -3, 0, 1, 2.5, 0.1, 1 / 3, -0.5, 1e4, 2**64])
         return repr(number)
     fitting = env.names(lambda t: broadcasts(shape, tuple(t.shape)))
-    return pick.choice(env.names() if pick.chance(8) else fitting)
+    return str(pick.choice(env.names() if pick.chance(8) else fitting))
 
 
 def is_name(text: str) -> bool:
@@ -442,7 +444,7 @@ def render(statement: Statement, env: Env, spellings: set[str]) -> Line | None:
     names = env.names()
     if kind == "create":
         shape, dtype = pick.choice(SHAPES), pick.choice(DTYPES)
-        requires = dtype != "int64" and pick.chance(2)
+        requires = dtype != "int64" and not pick.chance(3)
         args = [nested(shape, pick, dtype)]
         if dtype != "float32" or pick.chance(2):
             args.append(f"dtype=torch.{dtype}")
@@ -466,7 +468,14 @@ def render(statement: Statement, env: Env, spellings: set[str]) -> Line | None:
         return Line(f"{name} = {source}", name, CREATE)
     if not names:
         return None
-    first = pick.choice(names)
+    # mostly a tensor in the graph (requiring grad; for backward, with a grad_fn), else any
+    wanted = env.names(
+        {
+            "backward": lambda t: t.grad_fn is not None,
+            "in_place": lambda t: not (t.is_leaf and t.requires_grad),  # writable with grad mode on
+        }.get(kind, lambda t: t.requires_grad)
+    )
+    first = pick.choice(wanted if wanted and not pick.chance(6) else names)
     if kind == "binary":
         op = pick.choice(list(BINARY))
         other = operand(env, pick, first)
@@ -523,7 +532,7 @@ def render(statement: Statement, env: Env, spellings: set[str]) -> Line | None:
         return Line(source, name, Shadow.reduce_op(name, op, first, dim, keepdim, quiet))
     if kind == "view":
         form = pick.choice(["t()", "T", "transpose", "torch.t", "torch.transpose"])
-        d0, d1 = pick.choice([0, 1, -1, 2]), pick.choice([1, 0, -2, -1])
+        d0, d1 = pick.choice([0, 1, -1, 0, 1, 2]), pick.choice([1, 0, -2, -1, 1, 0])
         if form.startswith("torch.") and "function " + form[6:] not in spellings:
             form = form[6:] if form == "torch.transpose" else "t()"
         expression = {
@@ -569,10 +578,10 @@ def render(statement: Statement, env: Env, spellings: set[str]) -> Line | None:
         source, quiet = no_grad_wrapped(pick, f"{name} = {expression}")
         return Line(source, name, Shadow.matmul_op(name, first, other, quiet))
     if kind == "in_place":
-        op = pick.choice(list(BINARY) + ["zero_", "neg_", "**="])
+        op = pick.choice([*BINARY, "zero_", "neg_", "**="])
         if op == "zero_" or (op == "neg_" and "method neg_" in spellings):
             source, quiet = no_grad_wrapped(pick, f"{first}.{op}()")
-            return Line(source, None, Shadow.in_place_op(first, op, None, quiet))
+            return Line(source, None, Shadow.in_place_op(first, op.rstrip("_") if op == "neg_" else op, None, quiet))
         if op in ("neg_", "**=") and "in-place pow" not in spellings:
             op = "*"
         if op == "**=":
@@ -590,8 +599,7 @@ def render(statement: Statement, env: Env, spellings: set[str]) -> Line | None:
         return Line(f"{name} = {first}.detach()", name, Shadow.detach_op(name, first))
     if kind == "requires_grad":
         form = pick.choice(["requires_grad_()", "requires_grad_(False)", "requires_grad = True"])
-        source = f"{first}.{form}" if "=" not in form else f"{first}.{form}"
-        return Line(source, None, None)
+        return Line(f"{first}.{form}", None, None)  # the shadow needs nothing: flags are read from torch
     if kind == "zero_grad":
         with_grad = env.names(lambda t: t.is_leaf and t.grad is not None)
         if not with_grad:
@@ -608,16 +616,18 @@ def render(statement: Statement, env: Env, spellings: set[str]) -> Line | None:
         return Line(f"r = {expression}", "r", Shadow.query(first))
     if kind == "backward":
         root = first
-        args: list[str] = []
+        arguments: list[str] = []
         shape = tuple(env.tensors[root].shape)
         gradient: str | None = None
         if pick.chance(3) or env.tensors[root].numel() != 1:
             same = env.names(lambda t: tuple(t.shape) == shape and t.dtype == env.tensors[root].dtype)
             gradient = pick.choice(same) if same and not pick.chance(3) else f"torch.ones_like({root})"
-            args.append(gradient)
+            # a fresh tensor: torch may keep the gradient reaching a leaf without a copy, so .grad could
+            # share memory with the tensor passed here (out of scope, README)
+            arguments.append(f"{gradient}.detach() * 1" if is_name(gradient) else gradient)
         if pick.chance(2):
-            args.append("retain_graph=True")
-        return Line(f"{root}.backward({', '.join(args)})", None, Shadow.backward_op(root, gradient))
+            arguments.append("retain_graph=True")
+        return Line(f"{root}.backward({', '.join(arguments)})", None, Shadow.backward_op(root, gradient))
     raise AssertionError(kind)
 
 
@@ -684,20 +694,7 @@ class Shadow:
         def run(shadow: Shadow, before: Before) -> None:
             dtype = str(shadow.torch_of(name).dtype).removeprefix("torch.")
             var = shadow.vars[first]
-            a = cast(var.q, dtype)
-            if op == "neg":
-                q = neg(a)
-
-                def backward(g: Q) -> tuple[Q | None, ...]:
-                    return (neg(g),)
-            else:
-                q = power(a, op)
-
-                def backward(g: Q) -> tuple[Q | None, ...]:
-                    if op == 0:
-                        return (zeros(g.v.shape, g.dtype),)
-                    return (mul(g, mul(given_values(np.full(a.v.shape, op), g.dtype), power(a, op - 1))),)
-
+            q, backward = unary(op, cast(var.q, dtype))
             shadow.result(name, q, [(var, requires(before, first))], backward, quiet)
 
         return run
@@ -712,7 +709,7 @@ class Shadow:
             shape, count = a.v.shape, int(np.prod([a.v.shape[d] for d in dims])) if dims else 1
 
             def backward(g: Q) -> tuple[Q | None, ...]:
-                kept = g if keepdim else Q(*(np.expand_dims(x, dims) for x in (g.v, g.b)), g.exact, g.dtype)
+                kept = g if keepdim else Q(np.expand_dims(g.v, dims), np.expand_dims(g.b, dims), g.exact, g.dtype)
                 spread = expand(kept, shape)
                 if op == "mean":
                     spread = div(spread, given_values(np.array(float(count)), g.dtype))
@@ -750,7 +747,9 @@ class Shadow:
             def backward(g: Q) -> tuple[Q | None, ...]:
                 return matmul_gradients(a, b, g)
 
-            shadow.result(name, q, [(var_a, requires(before, first)), (var_b, requires(before, other))], backward, quiet)
+            shadow.result(
+                name, q, [(var_a, requires(before, first)), (var_b, requires(before, other))], backward, quiet
+            )
 
         return run
 
@@ -761,27 +760,10 @@ class Shadow:
             dtype = var.q.dtype
             t = shadow.torch_of(target)
             old_handle = handle(var, requires(before, target))
-            if op == "zero_":
-                q = zeros(var.q.v.shape, dtype)
-                inputs: tuple[Handle | None, ...] = (old_handle,)
-
-                def backward(g: Q) -> tuple[Q | None, ...]:
-                    return (zeros(g.v.shape, g.dtype),)
-            elif op == "neg_":
-                q = neg(var.q)
+            inputs: tuple[Handle | None, ...]
+            if op in ("zero_", "neg", "**"):
+                q, backward = unary(op if op != "**" else other, var.q)
                 inputs = (old_handle,)
-
-                def backward(g: Q) -> tuple[Q | None, ...]:
-                    return (neg(g),)
-            elif op == "**":
-                q = power(var.q, other)
-                inputs = (old_handle,)
-                a = var.q
-
-                def backward(g: Q) -> tuple[Q | None, ...]:
-                    if other == 0:
-                        return (zeros(g.v.shape, g.dtype),)
-                    return (mul(g, mul(given_values(np.full(a.v.shape, other), g.dtype), power(a, other - 1))),)
             else:
                 result_dtype = binary_dtype(shadow, target, other)
                 a, _ = shadow.operand_q(target, result_dtype)
@@ -832,9 +814,7 @@ class Shadow:
     def backward_op(root: str, gradient: str | None) -> Any:
         def run(shadow: Shadow, before: Before) -> None:
             var = shadow.vars[root]
-            if gradient is None:
-                g = given_values(np.ones(var.q.v.shape), var.q.dtype)
-            elif gradient.startswith("torch.ones_like"):
+            if gradient is None or gradient.startswith("torch.ones_like"):
                 g = given_values(np.ones(var.q.v.shape), var.q.dtype)
             else:
                 g = cast(shadow.vars[gradient].q, var.q.dtype)
@@ -847,6 +827,21 @@ class Shadow:
                     leaf.grad = arrived if leaf.grad is None else add(leaf.grad, arrived)
 
         return run
+
+
+def unary(op: Any, a: Q) -> tuple[Q, Callable[[Q], tuple[Q | None, ...]]]:
+    """The quantity of `-a`, `a.zero_()` or `a ** op` (op a number), and its backward (torch's formulas)."""
+    if op == "neg":
+        return neg(a), lambda g: (neg(g),)
+    if op == "zero_":
+        return zeros(a.v.shape, a.dtype), lambda g: (zeros(g.v.shape, g.dtype),)
+
+    def power_backward(g: Q) -> tuple[Q | None, ...]:
+        if op == 0:
+            return (zeros(g.v.shape, g.dtype),)
+        return (mul(g, mul(given_values(np.full(a.v.shape, op), g.dtype), power(a, op - 1))),)
+
+    return power(a, op), power_backward
 
 
 def binary_dtype(shadow: Shadow, target: str, other: str) -> str:
@@ -872,11 +867,13 @@ def binary(
     dtype_a = shadow.vars[first].q.dtype
     dtype_b = shadow.vars[other].q.dtype if is_name(other) else None
 
-    def to_a(g: Q) -> Q:
+    def to_a(g: Q) -> Q | None:
+        if dtype_a == "int64":  # an integer tensor gets no gradient
+            return None
         return cast(unbroadcast(g, shape_a), dtype_a)
 
     def to_b(g: Q) -> Q | None:
-        if dtype_b is None:
+        if dtype_b in (None, "int64"):  # a number or an integer tensor gets no gradient
             return None
         if alpha is not None:
             g = mul(g, given_values(np.array(alpha).astype(g.dtype), g.dtype))
@@ -945,8 +942,11 @@ def write(shadow: Shadow, var: Var, q: Q, node: Node | None, before: Before) -> 
 
 
 # ================================================================ running and comparing
-class Mismatch(AssertionError):
-    """The engine differs from torch; the message names the statement, what differs, and the program."""
+class Mismatch(AssertionError):  # noqa: N818 - what it reports
+    """The engine differs from torch; the message names the statement, what differs, and the program
+    (`lines`: the program's rendered lines, up to the one that differs)."""
+
+    lines: list[Line]
 
 
 @dataclasses.dataclass
@@ -960,7 +960,7 @@ def execute(source: str, namespace: dict[str, Any]) -> Outcome:
         warnings.simplefilter("always")
         try:
             exec(source, namespace)
-        except Exception as error:  # noqa: BLE001 - every error is compared with torch's
+        except Exception as error:  # every error is compared with torch's
             return Outcome((type(error).__name__, str(error)), warned(caught))
     return Outcome(None, warned(caught))
 
@@ -1047,21 +1047,23 @@ class Run:
             "torch": {"torch": torch, "np": np},
             "engine": {"torch": engine, "np": np},
         }
-        self.lines: list[str] = []
+        self.lines: list[Line] = []
         self.spellings = available_spellings(engine)
 
     def program(self) -> str:
-        body = "\n".join(self.lines)
+        body = "\n".join(line.source for line in self.lines)
         return f"import torch  # or: import minigrad as torch\n{body}"
 
-    def fail(self, what: str) -> None:
-        raise Mismatch(f"{what}\nafter line {len(self.lines)} of this program:\n\n{self.program()}\n")
+    def fail(self, what: str) -> NoReturn:
+        mismatch = Mismatch(f"{what}\nafter line {len(self.lines)} of this program:\n\n{self.program()}\n")
+        mismatch.lines = list(self.lines)
+        raise mismatch
 
-    def step(self, statement: Statement) -> None:
-        line = render(statement, self.env, self.spellings)
+    def step(self, statement: Statement | Line) -> None:
+        line = statement if isinstance(statement, Line) else render(statement, self.env, self.spellings)
         if line is None:
             return
-        self.lines.append(line.source)
+        self.lines.append(line)
         torch_space, engine_space = self.spaces["torch"], self.spaces["engine"]
         before = {name: (t.requires_grad, t.grad_fn) for name, t in self.env.tensors.items()}
         grads_before = {name: grad_state(t) for name, t in self.env.tensors.items()}
@@ -1092,14 +1094,16 @@ class Run:
     def compare_outcomes(self, theirs: Outcome, ours: Outcome) -> None:
         name = self.engine.__name__.split(".")[0]
         if theirs.error is not None:
-            expected = (theirs.error[0], theirs.error[1].replace("torch", name))
+            expected = (theirs.error[0], in_minigrads_words(theirs.error[1]))
             if ours.error != expected:
-                self.fail(f"torch raised {expected}; {name} {'raised ' + repr(ours.error) if ours.error else 'did not'}")
+                self.fail(
+                    f"torch raised {expected}; {name} {'raised ' + repr(ours.error) if ours.error else 'did not'}"
+                )
         elif ours.error is not None:
             self.fail(f"torch ran it; {name} raised {ours.error}")
         # torch warns of some things once per process (deprecations): the engine need not echo those,
         # but must not warn where torch is silent (numpy's RuntimeWarnings on division by zero, overflow...)
-        expected_warnings = [w.replace("torch", name) for w in theirs.warnings]
+        expected_warnings = [in_minigrads_words(w) for w in theirs.warnings]
         extra = [w for w in ours.warnings if w not in expected_warnings]
         if extra:
             self.fail(f"{name} warns where torch does not: {extra}")
@@ -1118,7 +1122,7 @@ class Run:
         # values (item, tolist) are the tensor's own, compared with their bound below
 
     def compare_all(self) -> None:
-        torch_space, engine_space = self.spaces["torch"], self.spaces["engine"]
+        engine_space = self.spaces["engine"]
         torch_names = {id(t): n for n, t in self.env.tensors.items()}
         engine_names = {id(engine_space[n]): n for n in self.env.tensors}
         for name, theirs in self.env.tensors.items():
@@ -1127,9 +1131,9 @@ class Run:
             expected_graph = expected.pop("graph")
             got_graph = got.pop("graph")
             if expected["grad"] is not None:
-                expected["grad"] = expected["grad"][:3] + (None,)
+                expected["grad"] = (*expected["grad"][:3], None)
             if got["grad"] is not None:
-                got["grad"] = got["grad"][:3] + (None,)
+                got["grad"] = (*got["grad"][:3], None)
             if expected != got:
                 diff = {k: (expected[k], got[k]) for k in expected if expected[k] != got[k]}
                 self.fail(f"{name}: (torch, engine) differ: {diff}")
@@ -1149,7 +1153,9 @@ class Run:
         expected, got = values_of(theirs), values_of(ours)
         if q.exact:
             if not bits_equal(expected, got):
-                self.fail(f"{label}: values differ (IEEE fixes them to the bit):\n torch  {expected!r}\n engine {got!r}")
+                self.fail(
+                    f"{label}: values differ (IEEE fixes them to the bit):\n torch  {expected!r}\n engine {got!r}"
+                )
             if repr(theirs) != repr(ours):
                 self.fail(f"{label}: repr differs:\n torch  {theirs!r}\n engine {ours!r}")
             return
@@ -1159,8 +1165,10 @@ class Run:
                 f" bound  {2 * q.b!r}"
             )
         if not np.all(within(expected, q.v, 2 * q.b)):
-            self.fail(f"{label}: torch is not within the bound of the float64 shadow (a harness bug):\n"
-                      f" torch {expected!r}\n shadow {q.v!r}\n bound {2 * q.b!r}")
+            self.fail(
+                f"{label}: torch is not within the bound of the float64 shadow (a harness bug):\n"
+                f" torch {expected!r}\n shadow {q.v!r}\n bound {2 * q.b!r}"
+            )
         if repr(ours) != repr_with_values(theirs, got):
             self.fail(f"{label}: repr differs:\n torch  {repr_with_values(theirs, got)}\n engine {ours!r}")
 
@@ -1208,7 +1216,10 @@ def available_spellings(engine: ModuleType) -> set[str]:
     return found
 
 
-def run_program(program: Sequence[Statement], engine: ModuleType = minigrad) -> Run:
+Program = Sequence[Statement | Line]  # statements, or lines already rendered (when shrinking a rendered program)
+
+
+def run_program(program: Program, engine: ModuleType = minigrad) -> Run:
     """Run a program on torch and `engine`, comparing after each statement (raises Mismatch)."""
     run = Run(engine)
     with np.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()):
@@ -1226,7 +1237,7 @@ def signature(mismatch: Mismatch) -> str:
     return re.sub(r"t\d+|-?\d+(\.\d+)?(e[-+]?\d+)?", "#", str(mismatch).split("\n", 1)[0])
 
 
-def failure(program: Sequence[Statement], engine: ModuleType) -> Mismatch | None:
+def failure(program: Program, engine: ModuleType) -> Mismatch | None:
     try:
         run_program(program, engine)
     except Mismatch as mismatch:
@@ -1234,62 +1245,38 @@ def failure(program: Sequence[Statement], engine: ModuleType) -> Mismatch | None
     return None
 
 
-def shrink(program: list[Statement], engine: ModuleType, kind: str) -> tuple[list[Statement], Mismatch]:
-    """A smaller program with the same kind of difference: statements removed one at a time while the
-    difference stays, then each statement's integers and numbers made as simple as they can be."""
+def shrink(program: Sequence[Statement], engine: ModuleType, kind: str) -> tuple[list[Line], Mismatch]:
+    """A smaller program with the same kind of difference: statements removed while the difference stays,
+    each statement's integers set to 0 and its numbers cut where it stays; then the rendered lines removed
+    one at a time (a line that uses a removed tensor raises NameError on both engines)."""
 
-    def same(candidate: list[Statement]) -> Mismatch | None:
-        found = failure(candidate, engine)
+    def same(candidate: Program) -> Mismatch | None:
+        found = failure(candidate, engine) if candidate else None
         return found if found is not None and signature(found) == kind else None
 
-    best = same(program)
-    assert best is not None, "the difference did not recur on a second run"
-
-    def remove_statements() -> None:
-        nonlocal program, best
+    def remove_items(items: list[Any], best: Mismatch) -> tuple[list[Any], Mismatch]:
         progress = True
         while progress:
             progress = False
-            for i in reversed(range(len(program))):
-                candidate = program[:i] + program[i + 1 :]
-                found = same(candidate) if candidate else None
+            for i in reversed(range(len(items))):
+                found = same(items[:i] + items[i + 1 :])
                 if found is not None:
-                    program, best, progress = candidate, found, True
+                    items, best, progress = items[:i] + items[i + 1 :], found, True
+        return items, best
 
-    remove_statements()
-    for i in range(len(program)):  # then each integer to 0 and the numbers to fewer, where the difference stays
-        for j in [*range(len(program[i].picks)), None]:
-            statement = program[i]
+    best = same(program)
+    assert best is not None, "the difference did not recur on a second run"
+    statements, best = remove_items(list(program), best)
+    for i in range(len(statements)):
+        for j in [*range(len(statements[i].picks)), None]:
+            statement = statements[i]
             if j is None:
                 simpler = dataclasses.replace(statement, numbers=statement.numbers[:1])
             else:
                 simpler = dataclasses.replace(statement, picks=(*statement.picks[:j], 0, *statement.picks[j + 1 :]))
             if simpler != statement:
-                candidate = [*program[:i], simpler, *program[i + 1 :]]
+                candidate = [*statements[:i], simpler, *statements[i + 1 :]]
                 found = same(candidate)
                 if found is not None:
-                    program, best = candidate, found
-    remove_statements()
-    return program, best
-
-
-@dataclasses.dataclass
-class Report:
-    """A fuzz run: how many programs ran, and the first that found a difference (shrunk, if asked)."""
-
-    programs: int
-    failed_at: int | None = None  # the index of the first failing program
-    mismatch: Mismatch | None = None
-    program: list[Statement] | None = None
-
-
-def fuzz(engine: ModuleType, programs: int, seed: int, shrinking: bool = True) -> Report:
-    """Run programs seed·1000003 + 0, 1, ... on torch and `engine` until one differs or `programs` have run."""
-    for index in range(programs):
-        program = draw_program(random.Random(program_seed(seed, index)))
-        found = failure(program, engine)
-        if found is not None:
-            if shrinking:
-                program, found = shrink(program, engine, signature(found))
-            return Report(index + 1, index, found, program)
-    return Report(programs)
+                    statements, best = candidate, found
+    return remove_items(best.lines, best)
