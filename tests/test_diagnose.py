@@ -4,6 +4,8 @@ and gives correct engines (minigrad, torch, the harmless variants, a learner's n
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -148,3 +150,10 @@ def test_cli_prints_the_diagnosis_and_exits_by_it(
 def test_only_float_dtypes() -> None:
     with pytest.raises(ValueError, match="float32 or float64"):
         diagnose(minigrad, "float16")
+
+
+def test_benchmark_script_runs() -> None:
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_diagnose.py"
+    done = subprocess.run([sys.executable, str(script), "--runs", "1"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "minigrad float32:" in done.stdout and " ms" in done.stdout
