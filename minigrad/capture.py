@@ -92,9 +92,7 @@ class TracedArray(np.ndarray):
             return func(*map(plain, args), **kwargs)
         return recording.function(func, args, kwargs)
 
-    def astype(
-        self, dtype: Any, order: Any = "K", casting: Any = "unsafe", subok: Any = True, copy: Any = True
-    ) -> Any:
+    def astype(self, dtype: Any, order: Any = "K", casting: Any = "unsafe", subok: Any = True, copy: Any = True) -> Any:
         if recording is None or (not copy and self.dtype == dtype):
             return super().astype(dtype, order, casting, subok, copy)
         return recording.copy(self, lambda source: source.astype(dtype, order))
