@@ -20,9 +20,9 @@ call is run with `out=` into a buffer the recording allocates, after checking th
 call gives without `out=`, and appended to the tape with the graph node (or Tensor method) that made it, found
 on the call stack. Results of traced calls are traced too, so the tape holds every forward op, the backward
 pass exactly as the engine ran it (its node order, the sums of gradients, the unbroadcast sums, accumulation
-into `.grad`), the in-place updates and `zero_()`. Nothing in minigrad's ops changes for this. Two numpy
-functions would turn a traced array back into a plain one (`np.asarray`, `np.array`): while recording,
-capture stands in for them.
+into `.grad`), the in-place updates and `zero_()`. Nothing in minigrad's ops changes for this. Three
+functions would turn a traced array back into a plain one (`np.asarray`, `np.array`, and `ops.expand`, which
+uses numpy's ndarray constructor): while recording, capture stands in for them.
 
 Replay. Later calls run the tape: numpy calls with prebound arguments and `out=` buffers allocated once. No
 Tensor, no graph node, no op dispatch. Buffers whose lifetimes within a step don't overlap share memory. The
@@ -47,6 +47,7 @@ Python side effects (printing, appending to a list) happen only while recording.
 
 from __future__ import annotations
 
+import contextlib
 import dis
 import functools
 import sys
@@ -58,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import autograd
+from minigrad import autograd, ops
 from minigrad.autograd import Array, Node
 from minigrad.tensor import Tensor
 
@@ -114,7 +115,7 @@ class TracedArray(np.ndarray):
 
     def __getitem__(self, key: Any) -> Any:
         item = super().__getitem__(key)
-        if recording is not None and not (isinstance(item, np.ndarray) and np.may_share_memory(item, self)):
+        if recording is not None and not (isinstance(item, np.ndarray) and np.may_share_memory(plain(item), plain(self))):
             raise recording.reading("indexing to a value")
         return item
 
@@ -216,6 +217,7 @@ class Recording:
         self.regions: list[Region] = []
         self.buffers: list[Array] = []
         self.calls: list[Call] = []
+        self.before: dict[int, tuple[Array, Array]] = {}  # a copy of each tensor's array the step writes, to undo
 
     # -- memory
     def region_of(self, array: Array) -> Operand:
@@ -274,6 +276,8 @@ class Recording:
     def call(self, function: Callable[..., Any], args: tuple[Any, ...], writes: Any, **kwargs: Any) -> Any:
         """Run a call that writes into an array that exists already (out=, setitem, fill), and record it."""
         target = self.describe(writes, written=True)
+        if target.region.buffer is None and id(target.region) not in self.before:
+            self.before[id(target.region)] = (target.region.array, target.region.array.copy())
         origin, phase = self.origin()
         described = tuple(self.describe(a) for a in args)
         self.calls.append(
@@ -370,7 +374,23 @@ class Recording:
         return self.constant(made) if not isinstance(a, np.ndarray) else made
 
 
-ORIGINAL_ASARRAY, ORIGINAL_ARRAY = np.asarray, np.array
+ORIGINAL_ASARRAY, ORIGINAL_ARRAY, ORIGINAL_EXPAND = np.asarray, np.array, ops.expand
+
+
+@contextlib.contextmanager
+def standing_in(current: Recording) -> Iterator[None]:
+    """Make `current` the recording, and stand in for the three functions that would hand back a plain array
+    made from a traced one: numpy's asarray and array, and ops.expand (numpy's ndarray constructor, which it
+    uses, can't make a subclass)."""
+    global recording
+    recording = current
+    np.asarray, np.array = current.asarray, current.array  # type: ignore[assignment]
+    ops.expand = lambda *args: ORIGINAL_EXPAND(*args).view(TracedArray)
+    try:
+        yield
+    finally:
+        recording = None
+        np.asarray, np.array, ops.expand = ORIGINAL_ASARRAY, ORIGINAL_ARRAY, ORIGINAL_EXPAND
 
 
 def refuse_inside_recording() -> None:
@@ -424,7 +444,7 @@ def is_library(thing: Any) -> bool:
 def places(thing: Any, name: str) -> Iterator[tuple[Slot, Any]]:
     """The slots directly inside `thing` the step may read: for a function, the names its code reads."""
     if isinstance(thing, types.MethodType):
-        yield Slot(functools.partial(getattr, thing, "__self__"), f"{name}.__self__"), thing.__self__
+        yield Slot(functools.partial(getattr, thing, "__self__"), "self"), thing.__self__  # as the code names it
         thing = thing.__func__
     if isinstance(thing, types.FunctionType):
         if is_library(thing):
@@ -699,16 +719,30 @@ def record(step: Callable[[], Any]) -> tuple[Tape, Any]:
                 id(entry.tensor._version_counter), (entry.tensor._version_counter, entry.tensor._version)
             )
         grad_mode = autograd._grad_enabled
-        recording, np.asarray, np.array = current, current.asarray, current.array  # type: ignore[assignment]
-        try:
+        with standing_in(current):
             result = step()
-        finally:
-            recording, np.asarray, np.array = None, ORIGINAL_ASARRAY, ORIGINAL_ARRAY
+    except CaptureError:
+        undo(current, adopted, counters)
+        raise
     finally:
         for entry in adopted.values():
             if entry.tensor._data is entry.traced:
                 entry.tensor._data = entry.array
-    return finish(current, found, adopted, counters, grad_mode, result), result
+    try:
+        return finish(current, found, adopted, counters, grad_mode, result), result
+    except CaptureError:
+        undo(current, adopted, counters)
+        raise
+
+
+def undo(current: Recording, adopted: dict[int, Adopted], counters: dict[int, tuple[list[int], int]]) -> None:
+    """Put back what the step changed before capture refused it: nothing is left half-updated."""
+    for array, before in current.before.values():
+        np.copyto(array, before)
+    for entry in adopted.values():
+        entry.tensor.grad = entry.grad
+    for counter, start in counters.values():
+        counter[0] = start
 
 
 def finish(
@@ -828,10 +862,10 @@ class Captured:
                 self._recorded_in_a_row = 0
                 return tape.replay()
             self.why_recorded.append(changed)
+            self._recorded_in_a_row += 1
         self._tape = None  # its buffers go before the new recording makes its own
-        tape, result = record(self.step)
-        self._tape, self.recordings = tape, self.recordings + 1
-        self._recorded_in_a_row += 1
+        self._tape, result = record(self.step)
+        self.recordings += 1
         if self._recorded_in_a_row == 3:
             warnings.warn(
                 f"capture: {self.name} was recorded again on each of its last 3 calls, the latest because "
