@@ -356,7 +356,7 @@ def test_tensors_and_arrays_capture_cannot_reach_by_name_are_refused() -> None:
         loss.backward()
 
     def numpy_data() -> None:
-        loss = minigrad.sum(model.x @ model.w.t() + batch)  # type: ignore[operator]
+        loss = minigrad.sum(model.x @ model.w.t() + batch)
         loss.backward()
 
     refused(through_a_module, "did not see made", model)
