@@ -115,7 +115,8 @@ class TracedArray(np.ndarray):
 
     def __getitem__(self, key: Any) -> Any:
         item = super().__getitem__(key)
-        if recording is not None and not (isinstance(item, np.ndarray) and np.may_share_memory(plain(item), plain(self))):
+        is_view = isinstance(item, np.ndarray) and np.may_share_memory(plain(item), plain(self))
+        if recording is not None and not is_view:
             raise recording.reading("indexing to a value")
         return item
 
