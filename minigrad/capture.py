@@ -145,22 +145,15 @@ def bounds(array: Array) -> tuple[int, int]:
     return low, high + array.itemsize
 
 
-@dataclass(frozen=True, eq=False)
 class Region:
     """Memory the recording knows: a buffer a recorded call made (`buffer` is its index), or the array of a
     tensor the step reached by name (`name`), or a constant an op made from Python numbers."""
 
-    array: Array  # a plain ndarray
-    name: str
-    buffer: int | None = None
-    constant: bool = False
-    start: int = 0  # where its memory begins and ends
-    end: int = 0
-
-    def __post_init__(self) -> None:
-        start, end = bounds(self.array)
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "end", end)
+    def __init__(self, array: Array, name: str, buffer: int | None = None, constant: bool = False) -> None:
+        self.array: Array | None = array  # a plain ndarray (a buffer's is dropped once the tape has its memory)
+        self.name, self.buffer, self.constant = name, buffer, constant
+        self.shape, self.strides = array.shape, array.strides
+        self.start, self.end = bounds(array)  # where its memory begins, and ends
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,8 +168,7 @@ class Operand:
     view: Array | None = field(default=None, compare=False)  # the array itself, for memory outside the buffers
 
     def __str__(self) -> str:
-        whole = self.offset == 0 and self.shape == self.region.array.shape
-        whole = whole and self.strides == self.region.array.strides
+        whole = self.offset == 0 and self.shape == self.region.shape and self.strides == self.region.strides
         return f"{self.region.name}{list(self.shape)}" + ("" if whole else " view")
 
 
@@ -278,7 +270,9 @@ class Recording:
         """Run a call that writes into an array that exists already (out=, setitem, fill), and record it."""
         target = self.describe(writes, written=True)
         if target.region.buffer is None and id(target.region) not in self.before:
-            self.before[id(target.region)] = (target.region.array, target.region.array.copy())
+            array = target.region.array
+            assert array is not None
+            self.before[id(target.region)] = (array, array.copy())
         origin, phase = self.origin()
         described = tuple(self.describe(a) for a in args)
         self.calls.append(
@@ -661,6 +655,9 @@ def plan(recording: Recording, pinned: set[int]) -> tuple[list[Call], Memory]:
                 array = buffers[buffer]
                 free.setdefault((array.shape, array.dtype.str, array.strides), []).append(physical[buffer])
     memory = Memory(physical)
+    for region in recording.regions:
+        if region.buffer is not None:
+            region.array = None  # only the memory the tape uses stays alive
     for call in hoisted:
         call.function(*(memory.concrete(a) for a in call.args))
     return hoisted, memory
@@ -681,6 +678,19 @@ class Adopted:
     traced: TracedArray  # what the tensor holds while the step is recorded
 
 
+def adopt(tensor: Tensor, name: str, current: Recording, adopted: dict[int, Adopted]) -> None:
+    """Have the tensor (and its grad) hold a traced view of its array while the step is recorded."""
+    while tensor is not None and id(tensor) not in adopted:
+        if isinstance(tensor._data, TracedArray):
+            raise CaptureError(f"capture: {name} is being recorded already")
+        traced = current.adopt(tensor._data, name)
+        entry = Adopted(tensor, name, tensor._data, tensor.grad, tensor_state(tensor), tensor._requires_grad,
+                        tensor.grad_fn, traced)  # fmt: skip
+        adopted[id(tensor)] = entry
+        tensor._data = traced
+        tensor, name = tensor.grad, f"{name}.grad"  # type: ignore[assignment]
+
+
 def record(step: Callable[[], Any]) -> tuple[Tape, Any]:
     """Run the step once eagerly with its tensors traced; return the planned tape and the step's result."""
     global recording
@@ -689,32 +699,11 @@ def record(step: Callable[[], Any]) -> tuple[Tape, Any]:
     found = reachable(step)
     current = Recording()
     adopted: dict[int, Adopted] = {}
-
-    def adopt(tensor: Tensor, name: str) -> None:
-        if id(tensor) in adopted:
-            return
-        if isinstance(tensor._data, TracedArray):
-            raise CaptureError(f"capture: {name} is being recorded already")
-        entry = Adopted(
-            tensor,
-            name,
-            tensor._data,
-            tensor.grad,
-            tensor_state(tensor),
-            tensor._requires_grad,
-            tensor.grad_fn,
-            current.adopt(tensor._data, name),
-        )
-        adopted[id(tensor)] = entry
-        tensor._data = entry.traced
-        if tensor.grad is not None:
-            adopt(tensor.grad, f"{name}.grad")
-
     counters: dict[int, tuple[list[int], int]] = {}
     try:
         for slot, value in found:
             if isinstance(value, Tensor):
-                adopt(value, slot.name)
+                adopt(value, slot.name, current, adopted)
         for entry in adopted.values():
             counters.setdefault(
                 id(entry.tensor._version_counter), (entry.tensor._version_counter, entry.tensor._version)
