@@ -672,7 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # --quick leaves torch out here: a fresh process importing torch would double the quick run's time.
         rss = {e.name: rss_in_subprocess(e.name, large, threads) for e in engines if not (quick and e.name == "torch")}
         print(
-            "  peak RSS above RSS after imports, each engine in a fresh process (data + 2 steps; captured: + 2 recordings):"
+            "  peak RSS above RSS after imports, each engine in a fresh process (data + 2 steps; captured also records)"
         )
         rss_rows = [[name, fmt_bytes(delta)] for name, delta in rss.items()]
         rss_rows.append(["ratio mg/numpy", fmt_ratio(ratio(rss["minigrad"], rss["numpy-hand"]))])
