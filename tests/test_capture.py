@@ -3,9 +3,12 @@ read changes, and what a recording can't hold is refused, with nothing left half
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -418,3 +421,13 @@ def test_the_contract_loop_captured_records_what_eager_records(dtype: str) -> No
     assert eager.error is None and captured.error is None
     for quantity in ("predictions", "loss", "w_grad", "b_grad", "w", "b"):
         assert np.array_equal(getattr(eager.values, quantity), getattr(captured.values, quantity)), quantity
+
+
+def test_the_example_prints_the_notebook_tape_and_agrees_bit_for_bit() -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    done = subprocess.run(
+        [sys.executable, "capture.py", "--repeats", "1"], cwd=examples, capture_output=True, text=True, check=True
+    )
+    assert "matmul(inputs[5, 3], w[3, 2] view, out=%0[5, 2])" in done.stdout
+    assert "900 steps: eager and captured agree bit for bit at every step" in done.stdout
+    assert "captured" in done.stdout.splitlines()[-1]
