@@ -7,8 +7,6 @@ graph nodes, the backward pass), creation.py (factories), _printing.py (torch's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 # autograd first: tensor.py and ops.py build on it (see the import at the end of autograd.py).
 from minigrad import autograd
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad
@@ -23,18 +21,18 @@ from minigrad.creation import (
     zeros,
     zeros_like,
 )
-from minigrad.tensor import Size, Tensor, dtype, float32, float64, int64
+from minigrad.tensor import ALL_DIMS, Dims, Size, Tensor, dtype, float32, float64, int64
 
 float = float32  # noqa: A001 - torch's alias
 double = float64
 long = int64
 
 
-def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def sum(input: Tensor, dim: Dims = ALL_DIMS, keepdim: bool = False) -> Tensor:  # noqa: A001
     return input.sum(dim, keepdim)
 
 
-def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+def mean(input: Tensor, dim: Dims = ALL_DIMS, keepdim: bool = False) -> Tensor:
     return input.mean(dim, keepdim)
 
 

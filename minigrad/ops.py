@@ -94,13 +94,29 @@ class BinaryOp(Function):
 
     __slots__ = ("layouts",)
 
-    def forward(self, a: Operand, b: Operand) -> Array:
-        if True in self.needs_input_grad:  # backward will sum gradients back to these shapes and dtypes
-            self.layouts = (layout(a), layout(b))
+    def forward(self, a: Operand, b: Operand, in_place: bool = False) -> Array:
+        promoted_a, promoted_b = promote(a, b)
+        recording = True in self.needs_input_grad
+        if recording:
+            self.layouts = (layout(a), layout(b))  # backward sums gradients back to these shapes and dtypes
+            if in_place and self.needs_input_grad[1]:  # `a op= b`: a's old value, which backward may need,
+                promoted_a = np.array(promoted_a)  # is about to be overwritten: keep a copy (as torch)
         try:
-            return np.asarray(self.compute(*promote(a, b)))
+            result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
+        if recording and (promoted_b is not b or (promoted_a is not a and not in_place)):
+            self.watch_cast_inputs(((promoted_a, a), (promoted_b, b)))
+        return result
+
+    def watch_cast_inputs(self, casts: tuple[tuple[Operand, Operand], ...]) -> None:
+        """An operand saved after being cast to the result's dtype is still its input tensor: watch that
+        tensor's version (torch saves the tensor itself)."""
+        for saved in self._saved or ():
+            for cast_value, original in casts:
+                tensor = self._input_holding(original) if saved.value is cast_value else None
+                if saved.tensor is None and tensor is not None:
+                    saved.tensor, saved.version = tensor, tensor._version
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
@@ -159,10 +175,9 @@ class Mul(BinaryOp):
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
         b, a = self.saved_values
-        if a is b and a is not None:  # x * x: both gradients are grad * x; torch sums the two, i.e. doubles it
-            doubled = grad * a
-            doubled *= 2  # exact: the same bits as grad * a + grad * a
-            return doubled, None
+        if a is b and a is not None:  # x * x: grad * x along both edges, added one after the other (as torch)
+            product = grad * a
+            return product, product.copy()  # two arrays, as torch's two products
         return (grad * b if b is not None else None), (grad * a if a is not None else None)
 
 
@@ -249,7 +264,7 @@ class Reciprocal(Function):
     def forward(self, a: Array) -> Array:
         if a.dtype.kind != "f":
             a = a.astype(np.float32)
-        result = np.asarray(1 / a)  # a 0-d array divides to a numpy scalar: keep it an array
+        result = np.asarray(1 / a)  # saved, so an array now (apply makes the output one)
         self.save_for_backward(result)
         return result
 
@@ -273,7 +288,7 @@ class Sum(Function):
             duplicate = next(d for d in dims if dims.count(d) > 1)
             raise RuntimeError(f"dim {duplicate} appears multiple times in the list of dims")
         self.dims = dims or tuple(range(a.ndim))  # as torch, no dims (None or ()) means all of them
-        return np.asarray(a.sum(axis=self.dims, keepdims=keepdim))
+        return a.sum(axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (expand(grad, self.shape, () if self.keepdim else self.dims),)
@@ -337,6 +352,11 @@ class Transpose(Function):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (grad.transpose(self.axes),)  # a swap of two dims (or a reversal) is its own inverse
 
+    def view_of(self, array: Array) -> Array:
+        """The same view of another array of the input's shape (for in-place ops on views)."""
+        view: Array = array.transpose(self.axes)
+        return view
+
 
 class T(Transpose):
     grad_fn_name = "TBackward0"
@@ -365,10 +385,13 @@ class Unsqueeze(Function):
 
     def forward(self, a: Array, dim: int) -> Array:
         self.dim = dim
-        return np.expand_dims(a, dim)
+        return self.view_of(a)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (np.squeeze(grad, self.dim),)
+
+    def view_of(self, array: Array) -> Array:
+        return np.expand_dims(array, self.dim)
 
 
 class Squeeze(Unsqueeze):
@@ -376,10 +399,13 @@ class Squeeze(Unsqueeze):
 
     def forward(self, a: Array, dim: int) -> Array:
         self.dim = dim
-        return np.squeeze(a, dim)
+        return self.view_of(a)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (np.expand_dims(grad, self.dim),)
+
+    def view_of(self, array: Array) -> Array:
+        return np.squeeze(array, self.dim)
 
 
 # ---------------------------------------------------------------- matrix products
@@ -439,7 +465,8 @@ class Dot(Function):
             )
         check_same_dtype(u, v)
         self.save_for_backward(u if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
-        return np.asarray(u @ v)
+        product: Array = u @ v
+        return product
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         u, v = self.saved_values
