@@ -10,6 +10,7 @@ from __future__ import annotations
 # autograd first: tensor.py and ops.py build on it (see the import at the end of autograd.py).
 from minigrad import autograd
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad
+from minigrad.capture import CaptureError, capture
 from minigrad.creation import (
     Generator,
     from_numpy,
@@ -45,10 +46,12 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 
 __all__ = [
+    "CaptureError",
     "Generator",
     "Size",
     "Tensor",
     "autograd",
+    "capture",
     "double",
     "dtype",
     "enable_grad",
