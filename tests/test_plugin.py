@@ -118,7 +118,8 @@ def test_the_plugin_fails_a_broken_copy_where_it_is_broken(learner_python: Path,
 
 
 def test_a_missing_method_stops_the_run_in_a_few_lines(learner_python: Path, tmp_path: Path) -> None:
-    without_zero = LEARNER_ENGINE.replace("def zero_(self):", "def zero_of_a_typo(self):")
+    assert "def zero_(self)" in LEARNER_ENGINE
+    without_zero = LEARNER_ENGINE.replace("def zero_(self)", "def zero_of_a_typo(self)")
     done = run([str(learner_python), *PLUGIN, "--engine", "myengine"], learner_folder(tmp_path, without_zero))
     lines = done.stdout.splitlines()
     assert done.returncode == 1 and lines[-1].startswith("1 failed, ") and " skipped" in lines[-1], done.stdout
