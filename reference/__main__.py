@@ -70,6 +70,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="lockstep: the engine gets the reference's parameters before each step; "
         "free: each follows its own trajectory",
     )
+    parser.add_argument(
+        "--capture",
+        action="store_true",
+        help="run the engine's step through engine.capture (minigrad.capture): recorded once, then replayed",
+    )
     parser.add_argument("--every", type=at_least(1), help="print every N-th step (default: about ten rows)")
     parser.add_argument("--plot", metavar="FILE", help="write the loss curves and error/bound per step (matplotlib)")
     parser.add_argument(
@@ -152,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         check_notebook_lr(args.lr, args.dtype)
     engine = load_engine(args.engine)
     load_torch(args.device)
+    if args.capture and not callable(getattr(engine, "capture", None)):
+        raise CannotRunError(f"--capture needs {args.engine}.capture(step) (as minigrad.capture)")
     if args.sweep:
         steps = args.steps or SWEEP_STEPS
         print(
@@ -173,7 +180,9 @@ def run(args: argparse.Namespace) -> int:
         return sweep(engine, args, failed)
     problem = Problem.notebook(seed=args.seed, lr=args.lr, steps=args.steps or NOTEBOOK_STEPS)
     progress = Progress()
-    report = check_parity(engine, problem, args.dtype, args.mode, args.device, name=args.engine, progress=progress)
+    report = check_parity(
+        engine, problem, args.dtype, args.mode, args.device, name=args.engine, progress=progress, capture=args.capture
+    )
     progress.clear()
     print("\nafter the losses: the largest |error|/bound over the elements of each quantity (pass: <= 1)")
     print(report.table(args.every or default_every(problem.steps)))
@@ -233,7 +242,9 @@ def sweep(engine: object, args: argparse.Namespace, contract_failures: list[Outc
         for index in range(1, args.sweep + 1):
             problem = drawn_problem(rng, args.steps or SWEEP_STEPS, args.dtype)
             progress(f"problem {index} of {args.sweep} ({failed} failed so far)", index - 1, args.sweep)
-            report = check_parity(engine, problem, args.dtype, args.mode, args.device, name=args.engine)
+            report = check_parity(
+                engine, problem, args.dtype, args.mode, args.device, name=args.engine, capture=args.capture
+            )
             (samples, inputs), outputs = problem.inputs.shape, problem.outputs
             described = f"problem {index}: {samples}×{inputs} -> {outputs}, {problem.steps} steps, lr {problem.lr:.3g}"
             ratio, quantity, step = report.engine.worst()

@@ -79,9 +79,9 @@ def test_a_missing_method_gives_a_few_lines_and_no_run(monkeypatch: pytest.Monke
 def test_a_numpy_array_where_a_tensor_belongs_is_named(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Capsys
 ) -> None:
-    right = "node.grad = Tensor(grad.astype(node.data.dtype)) if node.grad is None"
+    right = "self.grad = Tensor(np.array(grad, dtype=self.dtype))"
     assert right in LEARNER_ENGINE
-    numpy_grads = LEARNER_ENGINE.replace(right, "node.grad = grad.astype(node.data.dtype) if node.grad is None")
+    numpy_grads = LEARNER_ENGINE.replace(right, "self.grad = np.array(grad, dtype=self.dtype)")
     assert main(["--engine", engine_module(monkeypatch, tmp_path, "numpy_grads", numpy_grads)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[-2:] == [

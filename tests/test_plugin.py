@@ -109,9 +109,9 @@ def test_the_plugin_passes_a_correct_engine(learner_python: Path, tmp_path: Path
 
 
 def test_the_plugin_fails_a_broken_copy_where_it_is_broken(learner_python: Path, tmp_path: Path) -> None:
-    right = "unbroadcast(g, np.shape(a)), unbroadcast(-g, np.shape(b))"
+    right = "unbroadcast(g, self.shape), unbroadcast(-g, b.shape)"
     assert right in LEARNER_ENGINE
-    wrong_sign = LEARNER_ENGINE.replace(right, "unbroadcast(g, np.shape(a)), unbroadcast(g, np.shape(b))")
+    wrong_sign = LEARNER_ENGINE.replace(right, "unbroadcast(g, self.shape), unbroadcast(g, b.shape)")
     done = run([str(learner_python), *PLUGIN, "--engine", "myengine", "-x"], learner_folder(tmp_path, wrong_sign))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL: myengine at step 0: w.grad[" in done.stdout, done.stdout
