@@ -76,6 +76,7 @@ BACKWARD_TWICE = (
     "if you need to access saved tensors after calling backward."
 )
 Edge = tuple["Node | None", int]
+SavedAttributes = dict[str, Callable[[Any], object]]  # torch's name for a thing a node keeps -> how to get it
 # How torch's messages name dtypes ("result type Float can't be cast to ... Long").
 SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long"}
 
@@ -84,12 +85,11 @@ class Node:
     """What backward visits: `backward(grad)` returns one gradient per edge in `next_functions`."""
 
     __slots__ = ("__weakref__",)
-    grad_fn_name: ClassVar[str]  # torch's class name for this node, e.g. "MulBackward0"
     is_view: ClassVar[bool] = False  # its output shares its input's memory (and so its version counter)
     next_functions: tuple[Edge, ...]
 
     def name(self) -> str:
-        return self.grad_fn_name
+        return type(self).__name__
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         raise NotImplementedError
@@ -98,18 +98,20 @@ class Node:
         """Free what was saved for backward (called after backward unless retain_graph=True)."""
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{type(self).__name__} object at {id(self):#x}>"
 
 
 class AccumulateGrad(Node):
     """The node of a leaf: backward adds the arriving gradient into `variable.grad`."""
 
     __slots__ = ("variable",)
-    grad_fn_name = "AccumulateGrad"
     next_functions = ()
 
     def __init__(self, variable: Tensor) -> None:
         self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"  # torch's C++ name; its Python class is AccumulateGrad
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         self.variable._accumulate_grad(grad)
@@ -160,10 +162,27 @@ class Function(Node):
     """
 
     __slots__ = ("_inputs", "_saved", "needs_input_grad", "next_functions")
+    grad_fn_name: ClassVar[str]  # torch's class name for this node, e.g. "MulBackward0"
+    # What the node keeps, under the names torch shows it by as `_saved_<name>` (tools such as torchviz read
+    # them): `saved_names` name the values given to save_for_backward, in order (each shown as the tensor it
+    # came from, or as a new tensor); `saved_attributes` give torch's name for other things the node keeps.
+    saved_names: ClassVar[tuple[str, ...]] = ()
+    saved_attributes: ClassVar[SavedAttributes] = {}
     forward: Callable[..., Array]
     needs_input_grad: tuple[bool, ...]
     _saved: tuple[SavedValue, ...] | None  # None once released
     _inputs: list[Tensor]  # the input tensors, during forward only (save_for_backward matches against them)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The class is named for what it computes (ops.Div); type(grad_fn).__name__, which tools such as torchviz
+        # print, is torch's node name (DivBackward0).
+        super().__init_subclass__(**kwargs)
+        if "grad_fn_name" in cls.__dict__:
+            cls.__name__ = cls.__qualname__ = cls.grad_fn_name
+        for index, name in enumerate(cls.__dict__.get("saved_names", ())):
+            setattr(cls, f"_saved_{name}", property(functools.partial(Function._unpack_saved, index=index)))
+        for name, get in cls.__dict__.get("saved_attributes", {}).items():
+            setattr(cls, f"_saved_{name}", property(get))
 
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
         # Each saved array is matched to the input tensor it belongs to, to watch that tensor's version.
@@ -178,10 +197,20 @@ class Function(Node):
         return None
 
     @property
-    def saved_tensors(self) -> tuple[Any, ...]:
+    def saved_values(self) -> tuple[Any, ...]:
         if self._saved is None:
             raise RuntimeError(BACKWARD_TWICE)
         return tuple(saved.unpack() for saved in self._saved)
+
+    def _unpack_saved(self, index: int) -> Tensor | None:
+        """What save_for_backward kept at `index`: the input tensor it is the data of, else a new tensor."""
+        if self._saved is None:
+            raise RuntimeError(BACKWARD_TWICE)
+        saved = self._saved[index]
+        value = saved.unpack()
+        if value is None or saved.tensor is not None:
+            return saved.tensor
+        return Tensor(np.asarray(value))
 
     def release(self) -> None:
         self._saved = None
@@ -212,7 +241,7 @@ class Function(Node):
             base = inputs[0]
             assert isinstance(base, Tensor)
             out._version_counter = base._version_counter
-            out._base = base._base or base
+            out._base = base._base if base._base is not None else base
         return out
 
 

@@ -2,17 +2,18 @@
 
 Forward takes numpy arrays (a Python number stays a number) and returns an array; backward takes the
 gradient of the output and returns one gradient per input. Broadcasting ops sum each gradient back to its
-input's shape with `unbroadcast`, the one place that rule lives. Names (`name`) are torch's grad_fn names.
+input's shape with `unbroadcast`, the one place that rule lives. Each class's `grad_fn_name` is torch's name
+for its node, which `type(node).__name__` gives (see Function.__init_subclass__).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from minigrad._fma import fused_multiply_add
-from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, Scalar
+from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar
 
 Operand = Array | Scalar
 Layout = tuple[tuple[int, ...], np.dtype[Any]] | None  # an input's shape and dtype; None for a Python number
@@ -133,8 +134,13 @@ class BinaryOp(Function):
         raise NotImplementedError
 
 
+# torch's add and sub take `alpha`, a factor for b; minigrad's have none, i.e. always 1.
+ALPHA: SavedAttributes = {"alpha": lambda node: 1}
+
+
 class Add(BinaryOp):
     grad_fn_name = "AddBackward0"
+    saved_attributes = ALPHA
 
     def compute(self, a: Any, b: Any) -> Any:
         return a + b
@@ -145,6 +151,7 @@ class Add(BinaryOp):
 
 class Sub(BinaryOp):
     grad_fn_name = "SubBackward0"
+    saved_attributes = ALPHA
 
     def compute(self, a: Any, b: Any) -> Any:
         return a - b
@@ -157,6 +164,7 @@ class Rsub(BinaryOp):
     """`a.__rsub__(b)` for a tensor b: b - a, recorded with the edges in that order (a, b), as torch."""
 
     grad_fn_name = "RsubBackward0"
+    saved_attributes = ALPHA
 
     def compute(self, a: Any, b: Any) -> Any:
         return b - a
@@ -180,6 +188,8 @@ class AddScaled(Add):
     multiply-add. `b`'s gradient is grad * alpha (derivatives.yaml: maybe_multiply(grad, alpha))."""
 
     __slots__ = ("alpha",)
+    grad_fn_name = "AddBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"alpha": lambda node: node.alpha}
 
     def forward(self, a: Operand, b: Operand, alpha: Scalar = 1) -> Array:
         self.alpha = alpha
@@ -206,6 +216,7 @@ class SubScaled(AddScaled):
     """`a - alpha * b`: torch computes it as `a + (-alpha) * b`."""
 
     grad_fn_name = "SubBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"alpha": lambda node: -node.alpha}
 
     def forward(self, a: Operand, b: Operand, alpha: Scalar = 1) -> Array:
         return super().forward(a, b, alpha if isinstance(alpha, bool) else -alpha)
@@ -213,13 +224,14 @@ class SubScaled(AddScaled):
 
 class Mul(BinaryOp):
     grad_fn_name = "MulBackward0"
+    saved_names = ("other", "self")
 
     def compute(self, a: Any, b: Any) -> Any:
         self.save_for_backward(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
         return a * b
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
-        b, a = self.saved_tensors
+        b, a = self.saved_values
         if a is b and a is not None:  # x * x: both gradients are grad * x; torch sums the two, i.e. doubles it
             doubled = grad * a
             doubled *= 2  # exact: the same bits as grad * a + grad * a
@@ -229,6 +241,7 @@ class Mul(BinaryOp):
 
 class Div(BinaryOp):
     grad_fn_name = "DivBackward0"
+    saved_names = ("other", "self")
 
     def compute(self, a: Any, b: Any) -> Any:
         if a.dtype.kind != "f":  # promote() made both operands arrays or scalars of one dtype
@@ -237,7 +250,7 @@ class Div(BinaryOp):
         return a / b
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
-        b, a = self.saved_tensors
+        b, a = self.saved_values
         # torch's formulas, term for term, so the bits agree: grad / b and -grad * ((a / b) / b)
         return (grad / b if self.needs_input_grad[0] else None), (-grad * ((a / b) / b) if a is not None else None)
 
@@ -247,7 +260,7 @@ class Neg(Function):
     grad_fn_name = "NegBackward0"
 
     def forward(self, a: Array) -> Array:
-        return -a
+        return np.asarray(-a)  # a 0-d array negates to a numpy scalar: keep it an array
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (-grad,)
@@ -258,6 +271,8 @@ class Pow(Function):
 
     __slots__ = ("exponent",)
     grad_fn_name = "PowBackward0"
+    saved_names = ("self",)
+    saved_attributes: ClassVar[SavedAttributes] = {"exponent": lambda node: node.exponent}
 
     def forward(self, a: Array, exponent: Scalar) -> Array:
         self.exponent = exponent
@@ -269,7 +284,7 @@ class Pow(Function):
         return power(a, exponent)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        (a,) = self.saved_tensors
+        (a,) = self.saved_values
         if self.exponent == 0:
             return (np.zeros_like(grad),)
         return (grad * (self.exponent * power(a, self.exponent - 1)),)  # torch's formula, term for term
@@ -309,6 +324,7 @@ class PowTensor(BinaryOp):
     grad * (result * log(a)) (0 where a == 0 and b >= 0)."""
 
     grad_fn_name = "PowBackward1"
+    saved_names = ("self", "exponent", "result")
 
     def compute(self, a: Any, b: Any) -> Any:
         result = elementwise_power(a, b)
@@ -316,7 +332,7 @@ class PowTensor(BinaryOp):
         return result
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
-        a, b, result = self.saved_tensors
+        a, b, result = self.saved_values
         zero = grad.dtype.type(0)
         grad_a = np.where(b == 0, zero, grad * (b * elementwise_power(a, b - 1))) if self.needs_input_grad[0] else None
         grad_b = grad * np.where((a == 0) & (b >= 0), zero, result * np.log(a)) if self.needs_input_grad[1] else None
@@ -330,6 +346,8 @@ class PowOfNumber(Function):
 
     __slots__ = ("base",)
     grad_fn_name = "PowBackward2"
+    saved_names = ("exponent", "result")
+    saved_attributes: ClassVar[SavedAttributes] = {"self": lambda node: node.base}
 
     def forward(self, exponent: Array, base: Scalar) -> Array:
         self.base = base
@@ -340,7 +358,7 @@ class PowOfNumber(Function):
         return result
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        exponent, result = self.saved_tensors
+        exponent, result = self.saved_values
         log_base = grad.dtype.type(np.log(np.float64(self.base)))  # torch: the log of the number, in double
         if self.base == 0:
             return (grad * np.where(exponent >= 0, grad.dtype.type(0), result * log_base),)
@@ -375,6 +393,7 @@ class Reciprocal(Function):
     """`1 / a`; torch computes `number / tensor` as `reciprocal(tensor) * number`, and so do we."""
 
     grad_fn_name = "ReciprocalBackward0"
+    saved_names = ("result",)
 
     def forward(self, a: Array) -> Array:
         if a.dtype.kind != "f":
@@ -384,7 +403,7 @@ class Reciprocal(Function):
         return result
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        (result,) = self.saved_tensors
+        (result,) = self.saved_values
         return (-grad * (result * result),)
 
 
@@ -395,6 +414,7 @@ class Sum(Function):
 
     __slots__ = ("dims", "keepdim", "shape")
     grad_fn_name = "SumBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"self_sym_sizes": lambda node: node.shape}
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
         self.shape, self.keepdim = a.shape, keepdim
@@ -420,12 +440,21 @@ def expand(grad: Array, shape: tuple[int, ...], removed_dims: tuple[int, ...]) -
     return np.broadcast_to(np.expand_dims(grad, removed_dims) if removed_dims else grad, shape)
 
 
+# What sum and mean over `dim` keep besides the input's shape.
+DIM_ATTRIBUTES: SavedAttributes = {
+    "dim": lambda node: node.dims,
+    "keepdim": lambda node: node.keepdim,
+}
+
+
 class SumDim(Sum):
     grad_fn_name = "SumBackward1"
+    saved_attributes = DIM_ATTRIBUTES
 
 
 class Mean(Sum):
     grad_fn_name = "MeanBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"self_sym_numel": lambda node: int(np.prod(node.shape))}
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
         if a.dtype.kind != "f":
@@ -446,6 +475,7 @@ class Mean(Sum):
 
 class MeanDim(Mean):
     grad_fn_name = "MeanBackward1"
+    saved_attributes = DIM_ATTRIBUTES
 
 
 # ---------------------------------------------------------------- shape
@@ -482,6 +512,7 @@ class Permute(Transpose):
     """`.T`: all dims reversed."""
 
     grad_fn_name = "PermuteBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"dims": lambda node: node.axes}
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
         self.axes = tuple(reversed(range(a.ndim)))
@@ -492,6 +523,7 @@ class Permute(Transpose):
 class Unsqueeze(Function):
     __slots__ = ("dim",)
     grad_fn_name = "UnsqueezeBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"dim": lambda node: node.dim}
     is_view = True
 
     def forward(self, a: Array, dim: int) -> Array:
@@ -521,6 +553,7 @@ class Mm(Function):
     """Matrix times matrix."""
 
     grad_fn_name = "MmBackward0"
+    saved_names = ("mat2", "self")
 
     def forward(self, a: Array, b: Array) -> Array:
         if a.shape[1] != b.shape[0]:
@@ -534,7 +567,7 @@ class Mm(Function):
         return a @ b
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        b, a = self.saved_tensors
+        b, a = self.saved_values
         return (grad @ b.T if b is not None else None), (a.T @ grad if a is not None else None)
 
 
@@ -542,6 +575,7 @@ class Mv(Function):
     """Matrix times vector."""
 
     grad_fn_name = "MvBackward0"
+    saved_names = ("self", "vec")
 
     def forward(self, a: Array, v: Array) -> Array:
         if a.shape[1] != v.shape[0]:
@@ -555,7 +589,7 @@ class Mv(Function):
         return a @ v
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        a, v = self.saved_tensors
+        a, v = self.saved_values
         return (np.outer(grad, v) if v is not None else None), (a.T @ grad if a is not None else None)
 
 
@@ -563,6 +597,7 @@ class Dot(Function):
     """Vector times vector."""
 
     grad_fn_name = "DotBackward0"
+    saved_names = ("self", "tensor")
 
     def forward(self, u: Array, v: Array) -> Array:
         if u.dtype != v.dtype:  # torch checks dtypes before sizes here (mm and mv: sizes first)
@@ -579,7 +614,7 @@ class Dot(Function):
         return np.asarray(u @ v)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        u, v = self.saved_tensors
+        u, v = self.saved_values
         return (grad * v if v is not None else None), (grad * u if u is not None else None)
 
 

@@ -23,11 +23,15 @@ from minigrad.graph import shape_and_values
 RULES = {
     "AddBackward0": "grad_self = grad, grad_other = grad (each summed back to its input's shape)",
     "SubBackward0": "grad_self = grad, grad_other = -grad (each summed back to its input's shape)",
+    "RsubBackward0": "grad_self = -grad, grad_other = grad (self was subtracted from other)",
     "RsubBackward1": "grad_self = -grad (self was subtracted from a number)",
     "MulBackward0": "grad_self = grad * other, grad_other = grad * self (for x * x, both at once: 2 * grad * x)",
     "DivBackward0": "grad_self = grad / other, grad_other = -grad * self / other²",
     "NegBackward0": "grad_self = -grad",
     "PowBackward0": "grad_self = grad * exponent * self^(exponent - 1)",
+    "PowBackward1": "grad_self = grad * exponent * self^(exponent - 1), grad_exponent = grad * result * log(self)",
+    "PowBackward2": "grad_exponent = grad * result * log(number) (a number to a tensor's power)",
+    "CloneBackward0": "grad_self = grad",
     "ReciprocalBackward0": "grad_self = -grad * result²",
     "SumBackward0": "grad_self = grad copied to every element of self (each added once to the sum)",
     "SumBackward1": "grad_self = grad copied along the summed dims",
@@ -72,14 +76,15 @@ def watch_backward(names: dict[str, Any] | None = None, file: TextIO | None = No
     def target(node: Node | None) -> str:
         if isinstance(node, AccumulateGrad):
             return f"{label_of.get(id(node.variable), 'a leaf')} (AccumulateGrad)"
-        return "nothing (input needs no grad)" if node is None else node.name()
+        return "nothing (input needs no grad)" if node is None else type(node).__name__
 
     def on_node(node: Node, grad_in: Array, grads_out: tuple[Array | None, ...]) -> None:
-        visited.append(node.name())
+        name = type(node).__name__
+        visited.append(name)
         recording.grads[node] = grad_in
-        print(f"step {len(visited)}: {node.name()}", file=out)
+        print(f"step {len(visited)}: {name}", file=out)
         print(f"  grad in:    {show(grad_in)}", file=out)
-        print(f"  rule:       {RULES.get(node.name(), '(no description)')}", file=out)
+        print(f"  rule:       {RULES.get(name, '(no description)')}", file=out)
         if isinstance(node, AccumulateGrad):
             leaves.append(node.variable)
             print(f"  {label_of.get(id(node.variable), 'leaf')}.grad is now {show(node.variable.grad)}", file=out)
