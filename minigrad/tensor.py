@@ -324,7 +324,39 @@ class Tensor:
     div_ = in_place(div)
     neg_ = in_place(neg)
     pow_ = in_place(pow)  # noqa: A003 - the method above
-    __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
+
+    # The in-place operators, as the others, return NotImplemented for what is not a number or a tensor.
+    # `-=` is the notebook's update step: they call the op itself, past the methods' argument handling.
+    def __ipow__(self, exponent: Tensor | Scalar) -> Tensor:
+        return self.pow_(exponent) if isinstance(exponent, OPERANDS) else self._numpy_scalar("__ipow__", exponent)
+
+    def __iadd__(self, other: Tensor | Scalar) -> Tensor:
+        return (
+            self._in_place(ops.Add.apply, other)
+            if isinstance(other, OPERANDS)
+            else self._numpy_scalar("__iadd__", other)
+        )
+
+    def __isub__(self, other: Tensor | Scalar) -> Tensor:
+        return (
+            self._in_place(ops.Sub.apply, other)
+            if isinstance(other, OPERANDS)
+            else self._numpy_scalar("__isub__", other)
+        )
+
+    def __imul__(self, other: Tensor | Scalar) -> Tensor:
+        return (
+            self._in_place(ops.Mul.apply, other)
+            if isinstance(other, OPERANDS)
+            else self._numpy_scalar("__imul__", other)
+        )
+
+    def __itruediv__(self, other: Tensor | Scalar) -> Tensor:
+        return (
+            self._in_place(ops.Div.apply, other)
+            if isinstance(other, OPERANDS)
+            else self._numpy_scalar("__itruediv__", other)
+        )
 
     def zero_(self) -> Tensor:
         self._check_in_place()
@@ -395,7 +427,8 @@ class Tensor:
     # ------------------------------------------------------------ matrix products
     def matmul(self, other: Tensor) -> Tensor:
         """torch.matmul for 1-D and 2-D operands, recorded in the graph as torch records each case."""
-        other = tensor_argument(other, "matmul", "other")
+        if not isinstance(other, Tensor):
+            raise ArgumentTypeError("matmul", "other", 1, "Tensor", other)
         match self.ndim, other.ndim:
             case 2, 2:
                 return ops.Mm.apply(self, other)

@@ -69,6 +69,7 @@ ELEMENTWISE: list[tuple[str, Fn, str]] = [
     ("div_", lambda a: via(a).div_(3), "t"),
     ("neg_", lambda a: via(a).neg_(), "t"),
     ("numpy scalars", lambda a, b: (a + np.float32(0.1)) * np.int64(3) - b.sub(np.float64(2)), "tt"),
+    ("in-place numpy scalars", lambda a: via(a).__isub__(np.float64(0.1)).__imul__(np.int64(3)), "t"),
 ]
 
 
@@ -274,6 +275,9 @@ ERRORS: dict[str, tuple[Setup, Fail]] = {
     "dot a number": (pair, lambda lib, t: t["a"].dot(2)),
     "minigrad.neg of a number": (none, lambda lib, t: lib.neg(2)),
     "add_ a string": (non_leaf, lambda lib, t: t["h"].add_("x")),
+    "+= a string": (non_leaf, lambda lib, t: t["h"].__iadd__("x") + 1),  # NotImplemented + 1
+    "/= None": (non_leaf, lambda lib, t: t["h"].__itruediv__(None) + 1),
+    "**= a list": (non_leaf, lambda lib, t: t["h"].__ipow__([1.0]) + 1),
     "alpha a string": (pair, lambda lib, t: t["a"].add(t["a"], alpha="x")),
     "bool alpha": (pair, lambda lib, t: t["a"].add(t["a"], alpha=True)),
     "float alpha for ints": (ints, lambda lib, t: t["i"].add(t["j"], alpha=0.5)),
