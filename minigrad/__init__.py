@@ -13,6 +13,7 @@ from typing import Concatenate, ParamSpec
 # autograd first: tensor.py and ops.py build on it (see the import at the end of autograd.py).
 from minigrad import autograd
 from minigrad.autograd import Scalar, enable_grad, is_grad_enabled, no_grad
+from minigrad.capture import CaptureError, capture
 from minigrad.creation import (
     Generator,
     from_numpy,
@@ -72,11 +73,13 @@ mean = function_form(Tensor.mean)
 
 
 __all__ = [
+    "CaptureError",
     "Generator",
     "Size",
     "Tensor",
     "add",
     "autograd",
+    "capture",
     "clone",
     "div",
     "dot",

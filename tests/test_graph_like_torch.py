@@ -5,7 +5,10 @@ hypothesis-drawn programs that use every op in minigrad/ops.py; and torchviz dra
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,6 +25,7 @@ from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_TARGETS
 from reference.notebook import printed_weights
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:distutils Version classes:DeprecationWarning")  # torchviz's own
 
 Pair = list[Any]  # the same tensor on each engine: [minigrad's, torch's]
 ENGINES = (minigrad, torch)
@@ -296,3 +300,11 @@ def test_without_that_torchviz_shows_minigrads_saved_tensors_as_text() -> None:
     loss = notebook_loss(minigrad)
     assert normalised(torchviz.make_dot(loss, show_saved=True).source) == normalised(torchviz.make_dot(loss).source)
     assert "other: tensor(10)" in torchviz.make_dot(loss, show_attrs=True).source
+
+
+def test_the_graph_example_writes_torchvizs_drawing_of_the_notebook_graph(tmp_path: Path) -> None:
+    torchviz = pytest.importorskip("torchviz")
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    subprocess.run([sys.executable, "graph.py", "--out", str(tmp_path)], cwd=examples, capture_output=True, check=True)
+    drawn = (tmp_path / "notebook-graph-torchviz.dot").read_text()
+    assert normalised(drawn) == normalised(torchviz.make_dot(notebook_loss(torch)).source)
