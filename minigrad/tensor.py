@@ -311,10 +311,13 @@ class Tensor:
 
     def _numpy_scalar(self, operator: str, other: object) -> Tensor:
         """An operator given something other than a tensor or a Python number: a numpy scalar stands for
-        its Python number (torch takes it so); for anything else, NotImplemented."""
+        its Python number (torch takes it so), a numpy array for a constant tensor (in torch, numpy takes
+        over and hands back a tensor); for anything else, NotImplemented."""
+        method: Callable[[Tensor | Scalar], Tensor] = getattr(self, operator)
         if isinstance(other, np.integer | np.floating | np.bool_):
-            method: Callable[[Scalar], Tensor] = getattr(self, operator)
             return method(other.item())
+        if isinstance(other, np.ndarray) and other.dtype in DTYPES:
+            return method(Tensor(other))
         return NotImplemented  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ in place
