@@ -35,6 +35,11 @@ class _GradMode:
 
     enabled: ClassVar[bool]
 
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        # A bare `@no_grad` (no parentheses) passes the function here: decorate it, as torch does.
+        mode = super().__new__(cls)
+        return mode if func is None else mode(func)
+
     def __enter__(self) -> None:
         global _grad_enabled
         self._previous = _grad_enabled
@@ -86,6 +91,11 @@ try:
         QUIET = numpy_errors.get()
 except ImportError:  # numpy < 2
     numpy_errors, QUIET = _Seterr(), None
+
+
+# The array an in-place op (`a += b`, `a.mul_(b)`) is about to overwrite, while it computes `a + b`: the op
+# saves a copy of it rather than the array itself (see BinaryOp.forward). None otherwise.
+writing_into: Array | None = None
 
 
 # ---------------------------------------------------------------- graph nodes
