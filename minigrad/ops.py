@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from minigrad import autograd
+from minigrad._fma import fused_multiply_add
 from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar
 
 Operand = Array | Scalar
@@ -35,15 +37,31 @@ def result_dtype(a: Operand, b: Operand) -> np.dtype[Any]:
 def promote(a: Operand, b: Operand) -> tuple[Operand, Operand]:
     """Cast both operands to `result_dtype`; the common cases need no cast and return at once."""
     if isinstance(a, np.ndarray) and (
-        (isinstance(b, np.ndarray) and a.dtype == b.dtype) or (a.dtype.kind == "f" and not isinstance(b, np.ndarray))
+        a.dtype == b.dtype
+        if isinstance(b, np.ndarray)
+        else a.dtype.kind == "f" and (type(b) is float or (type(b) is int and -EXACT_INT <= b <= EXACT_INT))
     ):
         return a, b  # same dtype, or a float array with a Python number, which numpy (NEP 50) keeps in a's dtype
     dtype = result_dtype(a, b)
     return cast(a, dtype), cast(b, dtype)
 
 
+EXACT_INT = 2**53  # a Python int up to this converts to float64 exactly, so numpy then rounds it once, as torch
+
+
 def cast(x: Operand, dtype: np.dtype[Any]) -> Operand:
-    return x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else dtype.type(x)
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype, copy=False)
+    converted: Operand = (int_scalar(x) if isinstance(x, int) else np.float64(x)).astype(dtype)
+    return converted
+
+
+def int_scalar(x: int) -> np.integer[Any]:
+    """A Python int as torch converts it: int64, else uint64 (an int64 tensor then wraps it), else an error."""
+    if not -(2**63) <= x < 2**64:
+        raise OverflowError("int too big to convert" if x > 0 else "can't convert negative int to unsigned")
+    converted: np.integer[Any] = np.int64(x) if x < 2**63 else np.uint64(x)
+    return converted
 
 
 def layout(x: Operand) -> Layout:
@@ -84,7 +102,7 @@ def normalize_dims(dim: int | tuple[int, ...] | list[int], ndim: int) -> tuple[i
     for d in dims:
         if not -rank <= d < rank:
             raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {d})")
-    return tuple(d % rank for d in dims) if ndim else ()
+    return tuple(d % rank for d in dims)
 
 
 # ---------------------------------------------------------------- elementwise, two operands
@@ -95,12 +113,29 @@ class BinaryOp(Function):
     __slots__ = ("layouts",)
 
     def forward(self, a: Operand, b: Operand) -> Array:
-        if True in self.needs_input_grad:  # backward will sum gradients back to these shapes and dtypes
-            self.layouts = (layout(a), layout(b))
+        promoted_a, promoted_b = promote(a, b)
+        recording = True in self.needs_input_grad
+        in_place = a is autograd.writing_into  # `a op= b`
+        if recording:
+            self.layouts = (layout(a), layout(b))  # backward sums gradients back to these shapes and dtypes
+            if in_place and self.needs_input_grad[1]:  # a's old value, which backward may need, is about to
+                promoted_a = np.array(promoted_a)  # be overwritten: keep a copy (as torch)
         try:
-            return np.asarray(self.compute(*promote(a, b)))
+            result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
+        if recording and (promoted_b is not b or (promoted_a is not a and not in_place)):
+            self.watch_cast_inputs(((promoted_a, a), (promoted_b, b)))
+        return result
+
+    def watch_cast_inputs(self, casts: tuple[tuple[Operand, Operand], ...]) -> None:
+        """An operand saved after being cast to the result's dtype is still its input tensor: watch that
+        tensor's version (torch saves the tensor itself)."""
+        for saved in self._saved or ():
+            for cast_value, original in casts:
+                tensor = self._input_holding(original) if saved.value is cast_value else None
+                if saved.tensor is None and tensor is not None:
+                    saved.tensor, saved.version = tensor, tensor._version
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
@@ -144,17 +179,65 @@ class Sub(BinaryOp):
 
 
 class Rsub(BinaryOp):
-    """`number - tensor`: torch records it as an op of its own, whose one input is the tensor (the number
-    is a parameter: `Rsub.apply(tensor, b=number)`), so its grad_fn has one edge, as torch's."""
+    """`a.__rsub__(b)` for a tensor b: b - a, recorded with the edges in that order (a, b), as torch."""
 
-    grad_fn_name = "RsubBackward1"
+    grad_fn_name = "RsubBackward0"
     saved_attributes = ALPHA
 
     def compute(self, a: Any, b: Any) -> Any:
         return b - a
 
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        return (-grad if self.needs_input_grad[0] else None), (grad if self.needs_input_grad[1] else None)
+
+
+class RsubNumber(Rsub):
+    """`number - tensor`: torch records it as an op of its own, whose one input is the tensor (the number
+    is a parameter: `RsubNumber.apply(tensor, b=number)`), so its grad_fn has one edge, as torch's."""
+
+    grad_fn_name = "RsubBackward1"
+
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (-grad,)  # same shape and dtype as the tensor: a number neither broadcasts nor widens a float
+
+
+class AddScaled(Add):
+    """`a + alpha * b` (torch's `alpha=`), rounded once: torch's kernel computes it with a fused
+    multiply-add. `b`'s gradient is grad * alpha (derivatives.yaml: maybe_multiply(grad, alpha))."""
+
+    __slots__ = ("alpha",)
+    grad_fn_name = "AddBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"alpha": lambda node: node.alpha}
+
+    def forward(self, a: Operand, b: Operand, alpha: Scalar = 1) -> Array:
+        self.alpha = alpha
+        return super().forward(a, b)
+
+    def compute(self, a: Any, b: Any) -> Any:
+        dtype, alpha = a.dtype, self.alpha  # promote() made `a` an array or numpy scalar of the result's dtype
+        if isinstance(alpha, bool):
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+        if dtype.kind != "f":
+            if isinstance(alpha, float):
+                raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+            return a + b * dtype.type(alpha)  # integers: exact, wrapping as torch's
+        if dtype == np.float32 and np.isfinite(alpha) and abs(alpha) > np.finfo(np.float32).max:
+            raise RuntimeError("value cannot be converted to type float without overflow")
+        return fused_multiply_add(np.asarray(b, dtype), dtype.type(alpha), np.asarray(a))
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        grad_a, grad_b = super().gradients(grad)
+        return grad_a, (None if grad_b is None else grad_b * grad.dtype.type(self.alpha))
+
+
+class SubScaled(AddScaled):
+    """`a - alpha * b`: torch computes it as `a + (-alpha) * b`."""
+
+    grad_fn_name = "SubBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"alpha": lambda node: -node.alpha}
+
+    def forward(self, a: Operand, b: Operand, alpha: Scalar = 1) -> Array:
+        return super().forward(a, b, alpha if isinstance(alpha, bool) else -alpha)
 
 
 class Mul(BinaryOp):
@@ -167,10 +250,9 @@ class Mul(BinaryOp):
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
         b, a = self.saved_values
-        if a is b and a is not None:  # x * x: both gradients are grad * x; torch sums the two, i.e. doubles it
-            doubled = grad * a
-            doubled *= 2  # exact: the same bits as grad * a + grad * a
-            return doubled, None
+        if a is b and a is not None:  # x * x: grad * x along both edges, added one after the other (as torch)
+            product = grad * a
+            return product, product.copy()  # two arrays, as torch's two products
         return (grad * b if b is not None else None), (grad * a if a is not None else None)
 
 
@@ -240,6 +322,78 @@ def power(a: Array, exponent: Scalar) -> Array:
     return np.asarray(a**exponent)
 
 
+def elementwise_power(base: Any, exponent: Any) -> Array:
+    """`base ** exponent` element by element (torch's pow kernel for two tensors: pow for floats, always;
+    for integers, a negative exponent gives 0, or +-1 for a base of +-1, where numpy would raise)."""
+    if np.result_type(base).kind == "f":
+        return np.asarray(np.power(base, exponent))
+    negative = exponent < 0
+    result = np.power(base, np.where(negative, 0, exponent))
+    if np.any(negative):
+        odd = (exponent % 2 == 1) & (base == -1)
+        result = np.where(negative, np.where(base == 1, 1, np.where(odd, -1, np.where(base == -1, 1, 0))), result)
+    return np.asarray(result, dtype=np.result_type(base))
+
+
+class PowTensor(BinaryOp):
+    """`a ** b` for a tensor exponent. Backward is derivatives.yaml's pow_backward_self and
+    pow_backward_exponent, term for term: grad * (b * a ** (b - 1)) (0 where b == 0), and
+    grad * (result * log(a)) (0 where a == 0 and b >= 0)."""
+
+    grad_fn_name = "PowBackward1"
+    saved_names = ("self", "exponent", "result")
+
+    def compute(self, a: Any, b: Any) -> Any:
+        result = elementwise_power(a, b)
+        self.save_for_backward(a, b, result)
+        return result
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        a, b, result = self.saved_values
+        zero = grad.dtype.type(0)
+        grad_a = np.where(b == 0, zero, grad * (b * elementwise_power(a, b - 1))) if self.needs_input_grad[0] else None
+        grad_b = grad * np.where((a == 0) & (b >= 0), zero, result * np.log(a)) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class PowOfNumber(Function):
+    """`number ** tensor`: the number is a parameter (`PowOfNumber.apply(exponent, base=number)`), so the
+    grad_fn has one edge, as torch's. Backward: grad * (result * log(base)) (0 where base == 0 and the
+    exponent >= 0)."""
+
+    __slots__ = ("base",)
+    grad_fn_name = "PowBackward2"
+    saved_names = ("exponent", "result")
+    saved_attributes: ClassVar[SavedAttributes] = {"self": lambda node: node.base}
+
+    def forward(self, exponent: Array, base: Scalar) -> Array:
+        self.base = base
+        base_cast, exponent_cast = promote(base, exponent)
+        # torch: 1 ** x is 1, whatever x
+        result = np.ones_like(exponent_cast) if base == 1 else elementwise_power(base_cast, exponent_cast)
+        self.save_for_backward(exponent_cast, result)
+        return result
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        exponent, result = self.saved_values
+        log_base = grad.dtype.type(np.log(np.float64(self.base)))  # torch: the log of the number, in double
+        if self.base == 0:
+            return (grad * np.where(exponent >= 0, grad.dtype.type(0), result * log_base),)
+        return (grad * (result * log_base),)
+
+
+class Clone(Function):
+    """A copy that stays in the graph: its gradient passes straight through."""
+
+    grad_fn_name = "CloneBackward0"
+
+    def forward(self, a: Array) -> Array:
+        return np.array(a)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return (grad,)
+
+
 class Zero(Function):
     """`t.zero_()` on a tensor in the graph: no gradient flows back through the zeroed values."""
 
@@ -261,7 +415,7 @@ class Reciprocal(Function):
     def forward(self, a: Array) -> Array:
         if a.dtype.kind != "f":
             a = a.astype(np.float32)
-        result = np.asarray(1 / a)  # a 0-d array divides to a numpy scalar: keep it an array
+        result = np.asarray(1 / a)  # saved, so an array now (apply makes the output one)
         self.save_for_backward(result)
         return result
 
@@ -285,8 +439,9 @@ class Sum(Function):
         if len(set(dims)) < len(dims):
             duplicate = next(d for d in dims if dims.count(d) > 1)
             raise RuntimeError(f"dim {duplicate} appears multiple times in the list of dims")
-        self.dims = dims or tuple(range(a.ndim))  # as torch, no dims (None or ()) means all of them
-        return np.asarray(a.sum(axis=self.dims, keepdims=keepdim))
+        # as torch, no dims (None or ()) means all of them; a 0-d tensor's dim 0 is itself
+        self.dims = dims if dims and a.ndim else tuple(range(a.ndim))
+        return a.sum(axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (expand(grad, self.shape, () if self.keepdim else self.dims),)
@@ -350,8 +505,8 @@ class Transpose(Function):
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
         axes = list(range(a.ndim))
+        d0, d1 = normalize_dims((dim0, dim1), a.ndim)
         if a.ndim:
-            d0, d1 = normalize_dims((dim0, dim1), a.ndim)
             axes[d0], axes[d1] = axes[d1], axes[d0]
         self.axes = tuple(axes)
         view: Array = a.transpose(self.axes)
@@ -359,6 +514,11 @@ class Transpose(Function):
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (grad.transpose(self.axes),)  # a swap of two dims (or a reversal) is its own inverse
+
+    def view_of(self, array: Array) -> Array:
+        """The same view of another array of the input's shape (for in-place ops on views)."""
+        view: Array = array.transpose(self.axes)
+        return view
 
 
 class T(Transpose):
@@ -390,10 +550,13 @@ class Unsqueeze(Function):
 
     def forward(self, a: Array, dim: int) -> Array:
         self.dim = dim
-        return np.expand_dims(a, dim)
+        return self.view_of(a)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (np.squeeze(grad, self.dim),)
+
+    def view_of(self, array: Array) -> Array:
+        return np.expand_dims(array, self.dim)
 
 
 class Squeeze(Unsqueeze):
@@ -401,10 +564,13 @@ class Squeeze(Unsqueeze):
 
     def forward(self, a: Array, dim: int) -> Array:
         self.dim = dim
-        return np.squeeze(a, dim)
+        return self.view_of(a)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (np.expand_dims(grad, self.dim),)
+
+    def view_of(self, array: Array) -> Array:
+        return np.squeeze(array, self.dim)
 
 
 # ---------------------------------------------------------------- matrix products
@@ -444,7 +610,9 @@ class Mv(Function):
             raise RuntimeError(
                 f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})"
             )
-        check_same_dtype(a, v)
+        if a.dtype != v.dtype:  # torch computes mv as addmv(out, a, v), out of v's dtype, and names all three
+            vec, mat = SCALAR_TYPE_NAMES[v.dtype.name], SCALAR_TYPE_NAMES[a.dtype.name]
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got {vec}, {mat}, and {vec}")
         self.save_for_backward(a if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
         return a @ v
 
@@ -460,14 +628,19 @@ class Dot(Function):
     saved_names = ("self", "tensor")
 
     def forward(self, u: Array, v: Array) -> Array:
+        if u.dtype != v.dtype:  # torch checks dtypes before sizes here (mm and mv: sizes first)
+            raise RuntimeError(
+                "dot : expected both vectors to have same dtype, but found "
+                f"{SCALAR_TYPE_NAMES[u.dtype.name]} and {SCALAR_TYPE_NAMES[v.dtype.name]}"
+            )
         if u.shape != v.shape:
             raise RuntimeError(
                 f"inconsistent tensor size, expected tensor [{u.shape[0]}] and src [{v.shape[0]}] to have the same "
                 f"number of elements, but got {u.shape[0]} and {v.shape[0]} elements respectively"
             )
-        check_same_dtype(u, v)
         self.save_for_backward(u if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
-        return np.asarray(u @ v)
+        product: Array = u @ v
+        return product
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         u, v = self.saved_values
@@ -475,7 +648,7 @@ class Dot(Function):
 
 
 def check_same_dtype(a: Array, b: Array) -> None:
-    """matmul does not promote. (torch words this differently for mv and dot; we use mm's words for all.)"""
+    """mm does not promote (nor do mv and dot, each with its own words)."""
     if a.dtype != b.dtype:
         raise RuntimeError(
             "expected m1 and m2 to have the same dtype, but got: "
