@@ -321,6 +321,9 @@ class CopySlices(Node):
         # fn's first input was the view: its gradient goes to the base's previous history instead
         self.next_functions = ((base._node(), 0), *fn.next_functions[1:])
 
+    def name(self) -> str:
+        return "torch::autograd::CopySlices"  # torch's C++ name; its Python class is CopySlices
+
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         if self.fn is None:
             raise RuntimeError(BACKWARD_TWICE)

@@ -212,10 +212,15 @@ class Tensor:
         return self._version_counter[0]
 
     def __repr__(self) -> str:
+        try:
+            # torch prints a C++ node's name without its namespace: grad_fn=<CopySlices>
+            grad_fn_name = None if self.grad_fn is None else self.grad_fn.name().rsplit("::", 1)[-1]
+        except RuntimeError:  # a view whose grad_fn torch refuses (made in no_grad, base modified since)
+            grad_fn_name = "Invalid"  # as torch prints it
         return tensor_repr(
             self._data,
             dtype_name=None if self.dtype in DEFAULT_DTYPES else repr(self.dtype),
-            grad_fn_name=None if self.grad_fn is None else self.grad_fn.name(),
+            grad_fn_name=grad_fn_name,
             requires_grad=self.requires_grad,
         )
 
@@ -231,7 +236,7 @@ class Tensor:
 
     def numpy(self) -> Array:
         """The array itself (shared memory, as torch's numpy())."""
-        if self._requires_grad:
+        if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._data
 
