@@ -25,6 +25,7 @@ import pytest
 pytest.importorskip("torch", reason="the fresh virtualenv installs the kit's test extra, torch included")
 KIT = Path(__file__).resolve().parents[1]
 LEARNER_ENGINE = (Path(__file__).with_name("learner_engine.py")).read_text()
+PACKAGED = ("pyproject.toml", "README.md", "minigrad", "reference")  # what the wheel is built from
 PLUGIN = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs", "reference", "-m", "not slow"]
 
 
@@ -74,9 +75,15 @@ def learner_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with locked(shared / "learner-venv.lock"):
         if not (venv / "ready").exists():
             shutil.rmtree(venv, ignore_errors=True)
-            wheels = shared / "wheels"
+            source, wheels = shared / "source", shared / "wheels"
+            source.mkdir()
+            for part in PACKAGED:  # a copy: building writes build/ and *.egg-info beside the sources
+                if (KIT / part).is_dir():
+                    shutil.copytree(KIT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    shutil.copy(KIT / part, source / part)
             build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels)]
-            check(run([*build, str(KIT)], cwd=shared))
+            check(run([*build, str(source)], cwd=shared))
             wheel = next(wheels.glob("minigrad-*.whl"))
             shutil.copytree(dependencies(wheel), venv, symlinks=True, copy_function=os.link)
             check(run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], cwd=shared))
