@@ -146,3 +146,11 @@ def test_the_example_adapters_pass_through_the_plugin(
     # through micrograd's Python scalars (README: "Wrapping an engine that isn't shaped like torch")
     done = run([str(learner_python), *PLUGIN, "-k", "not drawn", "--engine", f"{adapter}:engine"], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_checkout_and_the_installed_plugin_register_it_once(learner_python: Path) -> None:
+    """In the kit's checkout with the kit installed (CI's editable install), the entry point and the root
+    conftest.py name the same plugin: pytest loads it once, and --engine is not added twice."""
+    done = run([str(learner_python), "-m", "pytest", "-p", "no:cacheprovider", "--co", "-q", "--engine", "torch"], KIT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reference/tests/test_contract.py::test_engine_keeps_the_contract[module_attributes]" in done.stdout
