@@ -229,7 +229,9 @@ def test_cli_sweep_names_each_problem_a_seeded_bug_fails(monkeypatch: pytest.Mon
     lines = capsys.readouterr().out.splitlines()
     failures = [line for line in lines if line.startswith("FAIL problem")]
     assert len(failures) == 4 and all("w.grad" in line or "b.grad" in line for line in failures), failures
-    assert lines[-2].startswith("0 of 4 random problems pass") and lines[-1] == "FAIL: 4 of 4 random problems fail"
+    assert any(line.startswith("0 of 4 random problems pass") for line in lines)
+    assert "  - (backward, b): a - b: the gradient reaching b should be −grad; yours is +grad" in "\n".join(lines)
+    assert lines[-1] == "FAIL: 4 of 4 random problems fail"
 
 
 def test_a_sweep_with_a_contract_failure_ends_with_a_fail_line(monkeypatch: pytest.MonkeyPatch, capsys: Capsys) -> None:
