@@ -941,25 +941,27 @@ def matmul_gradients(a: Q, b: Q, g: Q) -> tuple[Q | None, Q | None]:
 
 
 def write(shadow: Shadow, var: Var, q: Q, node: Node | None, before: Before) -> None:
-    """An in-place write to `var`: every tensor sharing its storage sees the new values; the differentiable
-    ones among them (torch says which) now reach the gradient through `var`'s new history."""
-    inverse = tuple(np.argsort(var.axes))
-    base = permute(q, inverse)  # in the storage's base layout
+    """An in-place write to `var`: every tensor sharing its storage sees the new values. Those whose grad_fn
+    torch changed are re-rooted: the storage's base (the tensor that made it) takes `var`'s new history
+    (torch's CopySlices), and its views reach the base's history as it is now (AsStridedBackward0)."""
+    root = var.storage[0]
+    in_root_layout = permute(q, tuple(np.argsort(var.axes)))
     if node is not None:
         var.node = node
     var.q = q
-    source = handle(var, True)
-    for other in var.storage:
+    for other in sorted(var.storage, key=lambda member: member is not root):  # the base first
         if other is var:
             continue
-        axes = tuple(other.axes)
-        other.q = dataclasses.replace(permute(base, axes), exact=q.exact)
+        other.q = dataclasses.replace(permute(in_root_layout, other.axes), exact=q.exact)
         name = next(n for n, v in shadow.vars.items() if v is other)
-        t = other.torch
-        if grad_fn(t) is not None and grad_fn(t) is not before[name][1] and source is not None:  # torch re-rooted it
-            relative = tuple(var.axes.index(a) for a in axes)
-            inv = tuple(np.argsort(relative))
-            other.node = Node((source,), lambda g, inv=inv: (permute(g, inv),))  # type: ignore[misc]
+        if grad_fn(other.torch) is None or grad_fn(other.torch) is before[name][1]:
+            continue  # torch left its history as it was
+        if other is root:
+            source, to_source = handle(var, True), var.axes  # root layout -> var's
+        else:
+            source, to_source = handle(root, True), tuple(np.argsort(other.axes))  # other's layout -> root's
+        if source is not None:
+            other.node = Node((source,), lambda g, axes=to_source: (permute(g, axes),))  # type: ignore[misc]
 
 
 # ================================================================ running and comparing
@@ -1167,7 +1169,7 @@ class Run:
         if type(theirs) is not type(ours):
             self.fail(f"{line.source}: torch gives {theirs!r} ({type(theirs).__name__}), the engine {ours!r}")
         queried = self.shadow.vars[re.findall(r"t\d+", line.source)[0]].q
-        if (isinstance(theirs, int) or queried.exact) and theirs != ours and theirs == theirs:  # nan != nan
+        if (isinstance(theirs, int) or queried.exact) and repr(theirs) != repr(ours):  # repr: nan, -0.0 as such
             self.fail(f"{line.source}: torch gives {theirs!r}, the engine {ours!r}")
         # an inexact item() or tolist() holds the tensor's values, compared with their bound below
 
@@ -1327,3 +1329,27 @@ def shrink(program: Sequence[Statement], engine: ModuleType, kind: str) -> tuple
                 if found is not None:
                     statements, best = candidate, found
     return remove_items(best.lines, best)
+
+
+def bug_table(programs: int = 400, seed: int = 0) -> str:
+    """The README's table: for each seeded engine bug, the programs until the fuzz caught it (counting only
+    programs minigrad passes) and the program shrunk."""
+    from buggy_engines import ENGINE_BUGS
+
+    rows = ["| seeded bug | programs until caught (seed 0) | shrunk program |", "|---|---|---|"]
+    passes = [failure(draw_program(random.Random(program_seed(seed, i))), minigrad) is None for i in range(programs)]
+    for bug in ENGINE_BUGS:
+        engine, caught = bug.engine(), "not caught"
+        for index in range(programs):
+            program = draw_program(random.Random(program_seed(seed, index)))
+            found = failure(program, engine) if passes[index] else None
+            if found is not None:
+                lines, _ = shrink(program, engine, signature(found))
+                caught = f"{index + 1} | `{'; '.join(line.source for line in lines)}`"
+                break
+        rows.append(f"| {bug.name} | {caught} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(bug_table())
