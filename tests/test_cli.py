@@ -112,7 +112,7 @@ def test_an_engine_that_raises_at_import(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert main(["--engine", name]) == 2
     assert one_error_line(capsys) == (
         f"error: importing the engine '{name}' raised ValueError: no config "
-        f"({name}.py, line 2; --traceback shows the rest)"
+        f"({name}.py, line 2); --traceback shows where"
     )
     assert main(["--engine", name, "--traceback"]) == 2
     err = capsys.readouterr().err
@@ -142,7 +142,7 @@ def test_a_backend_that_cannot_start(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert main(["--engine", name]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == ["error: the engine cannot start: OSError: libbackend.so: cannot open shared object file (a "
-                   "problem of its setup, not of the contract)"]  # fmt: skip
+                   "problem of its setup, not of the contract); --traceback shows where"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
