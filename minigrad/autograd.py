@@ -195,10 +195,11 @@ def origin(tensor: Tensor) -> str:
     """How torch's message names the op whose output a tensor is now: its grad_fn's name without
     "Backward0" ("Mul", "Sum1", "AsStrided" for a view whose base was modified in place)."""
     node = tensor.grad_fn
-    if node is None:
-        return ""
-    name = node.name().replace("Backward0", "").replace("Backward", "")
-    return f", which is output 0 of {name},"
+    return "" if node is None else f", which is output 0 of {origin_name(node)},"
+
+
+def origin_name(node: Node) -> str:
+    return node.name().replace("Backward0", "").replace("Backward", "")
 
 
 class Function(Node):
@@ -356,7 +357,7 @@ class AsStrided(Node):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         for op in reversed(self.view_ops):
             (grad,) = op.backward(grad)  # type: ignore[assignment]
-        return (np.ascontiguousarray(grad),)  # in the base's layout, as torch's
+        return (np.asarray(grad, order="C"),)  # in the base's layout, as torch's (ascontiguousarray makes 0-d 1-d)
 
 
 def replay_view(view_ops: tuple[Function, ...], array: Array) -> Array:

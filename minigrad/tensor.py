@@ -20,6 +20,7 @@ from minigrad.autograd import (
     Node,
     Scalar,
     is_dense,
+    origin_name,
     run_backward,
 )
 
@@ -489,7 +490,14 @@ class Tensor:
         base = self._base
         if base is not None:
             if self._view_made_without_grad:
-                raise RuntimeError(VIEW_MADE_WITHOUT_GRAD)
+                node = self._grad_fn  # none if this view itself was made under no_grad; torch words each case
+                raise RuntimeError(
+                    VIEW_MADE_WITHOUT_GRAD
+                    if node is None
+                    else VIEW_MADE_WITHOUT_GRAD.replace(
+                        "A view was", f"Output 0 of {origin_name(node)} is a view of a view which was"
+                    )
+                )
             if self.requires_grad and base.is_leaf:
                 raise RuntimeError("a view of " + LEAF_IN_PLACE)
         if self.requires_grad and self.is_leaf:

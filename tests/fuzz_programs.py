@@ -4,13 +4,17 @@ with everything observable compared after every statement (tests/test_fuzz.py dr
 A program is a list of `Statement`s. Each is abstract (a kind, a few small integers, a few numbers) and is
 rendered to one line of Python against the live tensors of the torch run (an integer picks a tensor, a shape,
 a spelling... modulo the number of choices), so deleting or simplifying statements always leaves a program
-that runs: hypothesis shrinks a failure to a few lines, and the failure prints them as a program that runs on
-both engines (`import torch` or `import minigrad as torch`).
+that runs. Programs are drawn from a seeded `random.Random` (program i of seed s alone reproduces it); `shrink`
+removes statements, zeroes integers and drops numbers while the same kind of difference stays, then removes
+rendered lines, and the failure prints what is left as a program that runs on both engines (`import torch`
+or `import minigrad as torch`).
 
 After every statement, for every live tensor (and its `.grad`), the engine must agree with torch on: the type
-and message of an error (torch's message with "torch" read as the engine's name) or the absence of one, the
-warnings raised, dtype, shape, requires_grad, is_leaf, the grad_fn graph (node names by `name()`, edges by
-`next_functions`, AccumulateGrad's variable by name), `_version`, `repr`, and the values:
+and message of an error (torch's message in minigrad's words, as tests/test_errors.py reads it) or the absence
+of one, no warning torch does not give, dtype, shape, requires_grad, is_leaf, the grad_fn graph (node names by
+`name()`, edges by `next_functions`, AccumulateGrad's variable by name, or the error torch gives for it),
+`_version`, `repr`, `.grad`'s dtype, shape, flags and version (but UNCOMPARED), query results (`numel()`,
+`size()`, `item()`...), and the values:
 
 The value rule. Alongside each tensor the fuzz carries a shadow: its exact value (computed in float64 from the
 inputs the engines were given), an absolute error bound B such that any engine that rounds each operation
@@ -19,6 +23,7 @@ bit. B is propagated op by op (u: the result dtype's unit roundoff, γ_n = n·u/
 - the inputs (factories, literals, a Python number converted to the tensor's dtype): exact, B = 0;
 - a ± b: B_a + B_b + u·(|v| + B_a + B_b);  a·b: |a|·B_b + |b|·B_a + B_a·B_b, plus u·(|v| + that);
 - a / b: (|a|·B_b + |b|·B_a) / (|b|·(|b| − B_b)) plus u·(|v| + that), infinite where |b| ≤ B_b;
+- number ** a: the largest change of number ** x over [a − B_a, a + B_a], plus γ_2·|v| (library pow);
 - a ** n: the largest change of x ** n over [|a| − B_a, |a| + B_a] (or (|a| + B_a)^n − |a|^n for n ≥ 0),
   plus γ_k·(|a| + B_a)^n, k the roundings the engines' kernels make (two for a library pow, not correctly
   rounded: README);

@@ -119,3 +119,29 @@ def test_copy_slices_is_named_as_torch() -> None:
     assert theirs == ours == "torch::autograd::CopySlices"
     shown = [repr(space["a"]) for space in both(source)]
     assert shown[0] == shown[1] and shown[1].endswith("grad_fn=<CopySlices>)")
+
+
+@pytest.mark.parametrize(
+    ("source", "then"),
+    [  # a view of a 0-d tensor, its base modified in place: backward gave a gradient of shape (1,) or raised
+        ("t0 = torch.tensor(0.5, requires_grad=True)\nt1 = t0 + t0\nt2 = t1.t()\nt2 += t0", "t2.backward()"),
+        ("t0 = torch.tensor(0.5, requires_grad=True)\nt4 = t0.t()\nwith torch.no_grad(): t4 += t0", "t4.backward()"),
+        (
+            "t0 = torch.tensor(1.0, requires_grad=True)\nt2 = t0.t()\nt3 = t0.detach()\nt3 += 1\nt4 = t0 + t2",
+            "t4.backward()",
+        ),
+    ],
+)
+def test_a_0d_view_after_an_in_place_op_backpropagates_as_torch(source: str, then: str) -> None:
+    grads = [space["t0"].grad for space in both(f"{source}\n{then}")]  # type: ignore[attr-defined]
+    assert repr(grads[0]) == repr(grads[1])
+
+
+def test_a_view_of_a_view_made_under_no_grad_refuses_in_place_in_torchs_words() -> None:
+    source = "t0 = torch.tensor(0.0, requires_grad=True)\nwith torch.no_grad(): t1 = t0.t()\nt3 = t1.T"
+    messages = []
+    for space in both(source):
+        with pytest.raises(RuntimeError) as error:
+            space["t3"] += space["t0"]  # type: ignore[operator]
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] and messages[1].startswith("Output 0 of Permute is a view of a view")
