@@ -79,12 +79,11 @@ class Node:
     """What backward visits: `backward(grad)` returns one gradient per edge in `next_functions`."""
 
     __slots__ = ("__weakref__",)
-    grad_fn_name: ClassVar[str]  # torch's class name for this node, e.g. "MulBackward0"
     is_view: ClassVar[bool] = False  # its output shares its input's memory (and so its version counter)
     next_functions: tuple[Edge, ...]
 
     def name(self) -> str:
-        return self.grad_fn_name
+        return type(self).__name__
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         raise NotImplementedError
@@ -93,18 +92,20 @@ class Node:
         """Free what was saved for backward (called after backward unless retain_graph=True)."""
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{type(self).__name__} object at {id(self):#x}>"
 
 
 class AccumulateGrad(Node):
     """The node of a leaf: backward adds the arriving gradient into `variable.grad`."""
 
     __slots__ = ("variable",)
-    grad_fn_name = "AccumulateGrad"
     next_functions = ()
 
     def __init__(self, variable: Tensor) -> None:
         self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"  # torch's C++ name; its Python class is AccumulateGrad
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         self.variable._accumulate_grad(grad)
@@ -155,10 +156,18 @@ class Function(Node):
     """
 
     __slots__ = ("_inputs", "_saved", "needs_input_grad", "next_functions")
+    grad_fn_name: ClassVar[str]  # torch's class name for this node, e.g. "MulBackward0"
     forward: Callable[..., Array]
     needs_input_grad: tuple[bool, ...]
     _saved: tuple[SavedValue, ...] | None  # None once released
     _inputs: list[Tensor]  # the input tensors, during forward only (save_for_backward matches against them)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The class is named for what it computes (ops.Div); type(grad_fn).__name__, which tools such as torchviz
+        # print, is torch's node name (DivBackward0).
+        super().__init_subclass__(**kwargs)
+        if "grad_fn_name" in cls.__dict__:
+            cls.__name__ = cls.__qualname__ = cls.grad_fn_name
 
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
         # Each saved array is matched to the input tensor it belongs to, to watch that tensor's version.
@@ -173,7 +182,7 @@ class Function(Node):
         return None
 
     @property
-    def saved_tensors(self) -> tuple[Any, ...]:
+    def saved_values(self) -> tuple[Any, ...]:
         if self._saved is None:
             raise RuntimeError(BACKWARD_TWICE)
         return tuple(saved.unpack() for saved in self._saved)

@@ -1,7 +1,8 @@
 """A tensor's autograd graph: walked, listed, and drawn as Graphviz DOT (no dependency to make the text).
 
 Works on minigrad's graphs and on torch's alike: both expose `tensor.grad_fn`, `node.next_functions`,
-`node.name()`, and leaves' `AccumulateGrad` nodes with `.variable`.
+node classes named as torch names them (`type(node).__name__`: "MulBackward0", "AccumulateGrad"), and
+leaves' `AccumulateGrad` nodes with `.variable`.
 """
 
 from __future__ import annotations
@@ -39,15 +40,11 @@ def walk(tensor: Any) -> list[GraphNode]:
         order.append(node)
         stack.extend(child for child, _ in reversed(node.next_functions) if child is not None)
     return [
-        GraphNode(index[node], node_name(node), tuple(index[c] for c, _ in node.next_functions if c is not None), node)
+        GraphNode(
+            index[node], type(node).__name__, tuple(index[c] for c, _ in node.next_functions if c is not None), node
+        )
         for node in order
     ]
-
-
-def node_name(node: Any) -> str:
-    """The grad_fn class name. (torch names its leaf nodes "torch::autograd::AccumulateGrad".)"""
-    name: str = node.name()
-    return name.rsplit("::", 1)[-1]
 
 
 def edges(tensor: Any) -> list[tuple[str, str]]:

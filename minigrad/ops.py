@@ -2,7 +2,8 @@
 
 Forward takes numpy arrays (a Python number stays a number) and returns an array; backward takes the
 gradient of the output and returns one gradient per input. Broadcasting ops sum each gradient back to its
-input's shape with `unbroadcast`, the one place that rule lives. Names (`name`) are torch's grad_fn names.
+input's shape with `unbroadcast`, the one place that rule lives. Each class's `grad_fn_name` is torch's name
+for its node, which `type(node).__name__` gives (see Function.__init_subclass__).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ class Mul(BinaryOp):
         return a * b
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
-        b, a = self.saved_tensors
+        b, a = self.saved_values
         if a is b and a is not None:  # x * x: both gradients are grad * x; torch sums the two, i.e. doubles it
             doubled = grad * a
             doubled *= 2  # exact: the same bits as grad * a + grad * a
@@ -175,7 +176,7 @@ class Div(BinaryOp):
         return a / b
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
-        b, a = self.saved_tensors
+        b, a = self.saved_values
         # torch's formulas, term for term, so the bits agree: grad / b and -grad * ((a / b) / b)
         return (grad / b if self.needs_input_grad[0] else None), (-grad * ((a / b) / b) if a is not None else None)
 
@@ -207,7 +208,7 @@ class Pow(Function):
         return power(a, exponent)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        (a,) = self.saved_tensors
+        (a,) = self.saved_values
         if self.exponent == 0:
             return (np.zeros_like(grad),)
         return (grad * (self.exponent * power(a, self.exponent - 1)),)  # torch's formula, term for term
@@ -253,7 +254,7 @@ class Reciprocal(Function):
         return result
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        (result,) = self.saved_tensors
+        (result,) = self.saved_values
         return (-grad * (result * result),)
 
 
@@ -402,7 +403,7 @@ class Mm(Function):
         return a @ b
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        b, a = self.saved_tensors
+        b, a = self.saved_values
         return (grad @ b.T if b is not None else None), (a.T @ grad if a is not None else None)
 
 
@@ -421,7 +422,7 @@ class Mv(Function):
         return a @ v
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        a, v = self.saved_tensors
+        a, v = self.saved_values
         return (np.outer(grad, v) if v is not None else None), (a.T @ grad if a is not None else None)
 
 
@@ -441,7 +442,7 @@ class Dot(Function):
         return np.asarray(u @ v)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        u, v = self.saved_tensors
+        u, v = self.saved_values
         return (grad * v if v is not None else None), (grad * u if u is not None else None)
 
 

@@ -98,6 +98,10 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    def _is_view(self) -> bool:
+        """Whether it shares memory with `_base` (torch's spellings, which tools such as torchviz read)."""
+        return self._base is not None
+
     @property
     def _version(self) -> int:
         return self._version_counter[0]

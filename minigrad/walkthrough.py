@@ -72,14 +72,15 @@ def watch_backward(names: dict[str, Any] | None = None, file: TextIO | None = No
     def target(node: Node | None) -> str:
         if isinstance(node, AccumulateGrad):
             return f"{label_of.get(id(node.variable), 'a leaf')} (AccumulateGrad)"
-        return "nothing (input needs no grad)" if node is None else node.name()
+        return "nothing (input needs no grad)" if node is None else type(node).__name__
 
     def on_node(node: Node, grad_in: Array, grads_out: tuple[Array | None, ...]) -> None:
-        visited.append(node.name())
+        name = type(node).__name__
+        visited.append(name)
         recording.grads[node] = grad_in
-        print(f"step {len(visited)}: {node.name()}", file=out)
+        print(f"step {len(visited)}: {name}", file=out)
         print(f"  grad in:    {show(grad_in)}", file=out)
-        print(f"  rule:       {RULES.get(node.name(), '(no description)')}", file=out)
+        print(f"  rule:       {RULES.get(name, '(no description)')}", file=out)
         if isinstance(node, AccumulateGrad):
             leaves.append(node.variable)
             print(f"  {label_of.get(id(node.variable), 'leaf')}.grad is now {show(node.variable.grad)}", file=out)

@@ -244,6 +244,86 @@ SEEDED_BUGS = (
 )
 
 
+# ---------------------------------------------------------------- view and in-place bugs
+# The notebook's loop and the contract checks can't see these; the differential fuzz (tests/test_fuzz.py) and
+# the OpInfo tests must.
+def stale_view_grad_fn(engine: ModuleType) -> None:
+    """A view keeps the grad_fn it was made with after its base is modified in place (torch's becomes
+    AsStridedBackward0, rooted at the base's new history). Each view's grad_fn is pinned when the view is
+    made, and re-pinned only by an in-place op on the view itself."""
+    original = engine.Tensor.__dict__["grad_fn"]  # a slot (or a property): read and written through it
+    pinned: dict[int, tuple[Any, Any]] = {}  # id(view) -> (view, its pinned grad_fn); the view is kept alive
+
+    def get(self: Any) -> Any:
+        entry = pinned.get(id(self))
+        return entry[1] if entry is not None and entry[0] is self else original.__get__(self, type(self))
+
+    engine.Tensor.grad_fn = property(get, original.__set__)
+
+    def pin(tensor: Any) -> None:
+        pinned[id(tensor)] = (tensor, original.__get__(tensor, type(tensor)))
+
+    apply = engine.autograd.Function.__dict__["apply"].__func__
+
+    def pinning_views(cls: Any, *inputs: Any, **params: Any) -> Any:
+        out = apply(cls, *inputs, **params)
+        if cls.is_view:
+            pin(out)
+        return out
+
+    engine.autograd.Function.apply = classmethod(pinning_views)
+
+    def repinning(method: Method) -> Method:
+        def in_place(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = method(self, *args, **kwargs)
+            if id(self) in pinned:
+                pin(self)
+            return result
+
+        return in_place
+
+    for name in ("_in_place", "zero_"):
+        wrap(engine.Tensor, name, repinning)
+
+
+def version_not_bumped(engine: ModuleType) -> None:
+    """An in-place arithmetic op (`+= -= *= /=` and their `_` methods) leaves the version counter as it was,
+    so a tensor saved for backward and then modified goes undetected."""
+
+    def unbumped(method: Method) -> Method:
+        def in_place(self: Any, *args: Any, **kwargs: Any) -> Any:
+            version = self._version
+            result = method(self, *args, **kwargs)
+            self._version_counter[0] = version
+            return result
+
+        return in_place
+
+    wrap(engine.Tensor, "_in_place", unbumped)
+
+
+def copy_saved(engine: ModuleType) -> None:
+    """Backward's saved arrays are copies, not the input tensors themselves: an in-place edit after the save
+    goes undetected (torch raises "modified by an inplace operation") and backward uses the old values."""
+
+    def saving_copies(method: Method) -> Method:
+        def save_for_backward(self: Any, *values: Any) -> None:
+            method(self, *(np.array(value) if isinstance(value, np.ndarray) else value for value in values))
+
+        return save_for_backward
+
+    wrap(engine.autograd.Function, "save_for_backward", saving_copies)
+
+
+VIEW_AND_IN_PLACE_BUGS = (
+    Variant("stale view grad_fn after the base is modified in place", stale_view_grad_fn),
+    Variant("version not bumped by an in-place op", version_not_bumped),
+    Variant("a copy saved for backward instead of the tensor", copy_saved),
+)
+# Every seeded engine bug: the differential fuzz and the OpInfo tests must catch each.
+ENGINE_BUGS = SEEDED_BUGS + VIEW_AND_IN_PLACE_BUGS
+
+
 # ---------------------------------------------------------------- harmless differences
 def is_array(value: Any) -> bool:
     return isinstance(value, np.ndarray | np.generic)  # minigrad's backward passes numpy scalars too

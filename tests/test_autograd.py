@@ -183,12 +183,12 @@ def test_only_what_backward_needs_is_saved() -> None:
     x, w, c = minigrad.tensor(X), minigrad.tensor(W, requires_grad=True), minigrad.tensor(X[:2])
     product: Any = (x @ w.t()).grad_fn
     assert product.needs_input_grad == (False, True)
-    saved = [s for s in product.saved_tensors if s is not None]
+    saved = [s for s in product.saved_values if s is not None]
     assert len(saved) == 1 and saved[0] is x.numpy()  # w.t() would be saved only to compute x's gradient
     scaled: Any = (w * c).grad_fn
-    assert [s is c.numpy() for s in scaled.saved_tensors if s is not None] == [True]
+    assert [s is c.numpy() for s in scaled.saved_values if s is not None] == [True]
     summed: Any = (w + c).grad_fn
-    assert summed.saved_tensors == ()
+    assert summed.saved_values == ()
 
 
 # ---------------------------------------------------------------- long graphs

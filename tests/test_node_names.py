@@ -1,0 +1,186 @@
+"""Graph nodes are named as torch names them: `type(grad_fn).__name__` ("DivBackward0"), which is what tools such
+as torchviz print, checked against torch over hypothesis-drawn programs that use every op in minigrad/ops.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+from _strategies import SETTINGS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad
+from minigrad import graph, ops
+from minigrad.autograd import AccumulateGrad, Function
+
+torch = pytest.importorskip("torch")
+
+Pair = list[Any]  # the same tensor on each engine: [minigrad's, torch's]
+ENGINES = (minigrad, torch)
+NUMBERS = [2, -3, 0.5, 1.5]
+EXPONENTS = [0, 1, 2, 3, -1, -2, 0.5, -0.5, 1.5]
+
+
+def leaf(data: st.DataObject, shape: tuple[int, ...]) -> Pair:
+    """A fresh tensor of `shape` on both engines, requiring grad or not (values in 1..2: no division by 0)."""
+    values = (1 + np.arange(int(np.prod(shape)), dtype=np.float32) / 7).reshape(shape).tolist()
+    requires_grad = data.draw(st.booleans(), label="requires_grad")
+    return [e.tensor(values, requires_grad=requires_grad) for e in ENGINES]
+
+
+def each(fn: Callable[..., Any], *operands: Pair) -> Pair:
+    """`fn(engine, *tensors)` on both engines."""
+    return [fn(e, *(operand[i] for operand in operands)) for i, e in enumerate(ENGINES)]
+
+
+def binary(data: st.DataObject, x: Pair, pool: list[Pair]) -> Pair:
+    """x op other: other a tensor of x's shape from the pool, a fresh one that broadcasts, or a number on
+    either side (torch records number - t as RsubBackward1 and number / t as ReciprocalBackward0 then Mul)."""
+    op = data.draw(st.sampled_from(["+", "-", "*", "/"]), label="op")
+    apply: dict[str, Callable[[Any, Any], Any]] = {
+        "+": lambda a, b: a + b,
+        "-": lambda a, b: a - b,
+        "*": lambda a, b: a * b,
+        "/": lambda a, b: a / b,
+    }
+    shape = tuple(x[0].shape)
+    kind = data.draw(st.sampled_from(["pool", "broadcast", "number", "number first"]), label="other")
+    if kind == "number" or kind == "number first":
+        number = data.draw(st.sampled_from(NUMBERS), label="number")
+        if kind == "number":
+            return each(lambda e, a: apply[op](a, number), x)
+        return each(lambda e, a: apply[op](number, a), x)
+    same_shape = [p for p in pool if tuple(p[0].shape) == shape]
+    other = data.draw(st.sampled_from(same_shape)) if kind == "pool" else leaf(data, shape[len(shape) // 2 :])
+    if data.draw(st.booleans(), label="swap"):
+        x, other = other, x
+    return each(lambda e, a, b: apply[op](a, b), x, other)
+
+
+def unary(data: st.DataObject, x: Pair, pool: list[Pair]) -> Pair:
+    ndim = x[0].ndim
+    choices: list[str] = ["neg", "pow", "sum", "mean", "torch.sum"]
+    if ndim:
+        choices += ["sum dim", "mean dim", "transpose", "matmul"]
+    if ndim <= 2:
+        choices += ["t"]
+    if ndim == 2:
+        choices += [".T", "mm"]
+    choice = data.draw(st.sampled_from(choices), label="unary")
+    if choice == "neg":
+        return each(lambda e, a: -a, x)
+    if choice == "pow":
+        exponent = data.draw(st.sampled_from(EXPONENTS), label="exponent")
+        return each(lambda e, a: a**exponent, x)
+    if choice in ("sum", "mean"):
+        return each(lambda e, a: getattr(a, choice)(), x)
+    if choice == "torch.sum":
+        return each(lambda e, a: e.sum(a), x)
+    if choice in ("sum dim", "mean dim"):
+        dim = data.draw(st.integers(-ndim, ndim - 1), label="dim")
+        keepdim = data.draw(st.booleans(), label="keepdim")
+        return each(lambda e, a: getattr(a, choice.split()[0])(dim, keepdim=keepdim), x)
+    if choice == "transpose":
+        dim0, dim1 = (data.draw(st.integers(-ndim, ndim - 1), label="dim") for _ in range(2))
+        return each(lambda e, a: a.transpose(dim0, dim1), x)
+    if choice == "t":
+        return each(lambda e, a: a.t(), x)
+    if choice == ".T":
+        return each(lambda e, a: a.T, x)
+    # matmul / mm: a fresh operand that fits, on either side (1-D @ 2-D is Unsqueeze, Mm, Squeeze in torch)
+    shape = tuple(x[0].shape)
+    k = data.draw(st.integers(1, 3), label="k")
+    if choice == "mm":
+        return each(lambda e, a, b: a.mm(b), x, leaf(data, (shape[1], k)))
+    if data.draw(st.booleans(), label="x on the left"):
+        other = leaf(data, data.draw(st.sampled_from([(shape[-1],), (shape[-1], k)]), label="right"))
+        return each(lambda e, a, b: a @ b, x, other)
+    other = leaf(data, data.draw(st.sampled_from([(shape[0],), (k, shape[0])]), label="left"))
+    return each(lambda e, a, b: e.matmul(b, a), x, other)
+
+
+def in_place(data: st.DataObject, x: Pair, pool: list[Pair]) -> Pair:
+    """An in-place op on a copy made by an op (not a leaf, not a view): the copy's grad_fn becomes the op's."""
+    copy = each(lambda e, a: a * 1, x)
+    op = data.draw(st.sampled_from(["+=", "-=", "*=", "/=", "zero_"]), label="in place")
+    number = data.draw(st.sampled_from(NUMBERS), label="number")
+
+    def run(e: ModuleType, a: Any) -> Any:
+        if op == "zero_":
+            return a.zero_()
+        return {"+=": a.add_, "-=": a.sub_, "*=": a.mul_, "/=": a.div_}[op](number)
+
+    return each(run, copy)
+
+
+STEPS = [binary, unary, in_place]
+
+
+def node_names(tensor: Any) -> list[str]:
+    return [node.name for node in graph.walk(tensor)]
+
+
+@settings(SETTINGS, max_examples=60)
+@given(data=st.data())
+def test_every_node_has_torchs_class_name(data: st.DataObject) -> None:
+    shape = data.draw(st.sampled_from([(), (3,), (2,), (2, 3), (3, 1)]), label="shape")
+    pool = [leaf(data, shape)]
+    for _ in range(data.draw(st.integers(1, 5), label="steps")):
+        x = data.draw(st.sampled_from(pool), label="x")
+        pool.append(data.draw(st.sampled_from(STEPS), label="step")(data, x, pool))
+    for ours, theirs in pool:
+        assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__
+        assert node_names(ours) == node_names(theirs)
+        assert graph.edges(ours) == graph.edges(theirs)
+
+
+# One expression per op (the drawn programs above compose them); every op in ops.py must appear here.
+ONE_OF_EACH: list[Callable[[ModuleType, Any], Any]] = [
+    lambda e, w: w + 1,
+    lambda e, w: w - w,
+    lambda e, w: 1 - w,
+    lambda e, w: w * w,
+    lambda e, w: w / 2,
+    lambda e, w: 2 / w,
+    lambda e, w: -w,
+    lambda e, w: w**2,
+    lambda e, w: (w * 1).zero_(),
+    lambda e, w: w.sum(),
+    lambda e, w: w.sum(0),
+    lambda e, w: w.mean(),
+    lambda e, w: w.mean(1, keepdim=True),
+    lambda e, w: w.transpose(0, 1),
+    lambda e, w: w.t(),
+    lambda e, w: w.T,
+    lambda e, w: w.sum(0) @ w.t(),  # 1-D @ 2-D: Unsqueeze, Mm, Squeeze
+    lambda e, w: w.mm(w.t()),
+    lambda e, w: w @ w.sum(0),
+    lambda e, w: w.sum(0) @ w.sum(0),
+]
+
+
+def test_one_of_each_op_has_torchs_names_and_every_op_is_there() -> None:
+    reached = set()
+    for build in ONE_OF_EACH:
+        ours, theirs = (build(e, e.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)) for e in ENGINES)
+        assert node_names(ours) == node_names(theirs)
+        reached.update(node_names(ours))
+    defined = {cls.__name__ for cls in vars(ops).values() if isinstance(cls, type) and "grad_fn_name" in vars(cls)}
+    assert defined <= reached, f"add an expression using these ops to ONE_OF_EACH: {sorted(defined - reached)}"
+
+
+def test_leaf_nodes_and_reprs_read_as_torchs() -> None:
+    w = [e.tensor([[1.0, 2.0]], requires_grad=True) for e in ENGINES]
+    nodes = [(t.t() / 2).grad_fn for t in w]
+    for node in nodes:
+        accumulate = node.next_functions[0][0].next_functions[0][0]
+        assert type(accumulate).__name__ == "AccumulateGrad"
+        assert accumulate.name() == "torch::autograd::AccumulateGrad"
+        assert repr(node).startswith("<DivBackward0 object at 0x")
+    assert isinstance(nodes[0], ops.Div) and isinstance(nodes[0], Function)  # the classes keep their names in code
+    assert not hasattr(nodes[0], "saved_tensors")  # torchviz reads that as the mark of a custom Function
+    assert AccumulateGrad.__name__ == "AccumulateGrad"
