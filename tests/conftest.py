@@ -3,6 +3,7 @@
 pytest --engine NAME        NAME an importable module offering the contract (default: minigrad); the tests
                             that don't take the `engine` fixture are minigrad's own and skip for another engine
 pytest --device cpu|cuda|all   the reference's device (default: cpu); CUDA tests skip without a GPU
+pytest --opinfo-full        tests/test_opinfo.py runs OpInfo samples of every size (default: up to 20,000 elements)
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("cpu", "cuda", "all"),
         default="cpu",
         help="where the torch reference runs in the parity tests (default: cpu)",
+    )
+    parser.addoption(
+        "--opinfo-full",
+        action="store_true",
+        help="tests/test_opinfo.py runs every OpInfo sample, the large ones too (default: those up to 20,000 elements)",
     )
 
 

@@ -1,0 +1,139 @@
+"""torch's own operator tests (OpInfo `sample_inputs`, `reference_inputs`, `error_inputs` from
+`torch.testing._internal.common_methods_invocations.op_db`) run against minigrad: every covered op, in float32,
+float64 and int64 where torch's OpInfo lists them, each variant (function, method, in place, operator), forward
+and backward, everything observable compared (tests/_opinfo.py says what and how).
+
+- The default run leaves out samples of more than 20,000 elements; `pytest tests/test_opinfo.py --opinfo-full`
+  runs them too.
+- Samples outside the slice minigrad covers are skipped and counted by reason; the counts must equal
+  tests/opinfo_skips.json (so they can't grow unnoticed), and each reason must be declared in the README.
+- Every seeded engine bug (tests/buggy_engines.py) must be caught by the same comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("expecttest", reason="torch's OpInfo database (op_db) imports expecttest")
+
+import torch
+from _opinfo import COVERED, DTYPES, SKIP_REASONS, Covered, Report, opinfo, sweep, sweep_error_inputs
+from buggy_engines import ENGINE_BUGS, HARMLESS, Variant, private_minigrad
+
+import minigrad
+
+BASELINE = Path(__file__).with_name("opinfo_skips.json")
+README = Path(__file__).parents[1] / "README.md"
+
+CASES = [
+    pytest.param(covered, dtype, id=f"{covered.full_name}-{dtype}")
+    for covered in COVERED
+    for dtype, torch_dtype in DTYPES.items()
+    if torch_dtype in opinfo(covered).dtypes
+]
+
+
+def baseline() -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = json.loads(BASELINE.read_text())
+    return counts
+
+
+def described(report: Report, limit: int = 15) -> str:
+    lines = report.mismatches[:limit]
+    more = len(report.mismatches) - len(lines)
+    return "\n".join(lines + ([f"... and {more} more"] if more else []))
+
+
+def check_skips(key: str, report: Report) -> None:
+    expected = baseline().get(key, {})
+    found = dict(report.skips)
+    grown = {reason: n for reason, n in found.items() if n > expected.get(reason, 0)}
+    assert not grown, f"{key}: more samples skipped than tests/opinfo_skips.json allows: {grown} > {expected}"
+    assert found == expected, f"{key}: fewer samples skipped ({found}): lower tests/opinfo_skips.json to match"
+
+
+@pytest.mark.parametrize(("covered", "dtype"), CASES)
+def test_opinfo_samples(covered: Covered, dtype: str, request: pytest.FixtureRequest) -> None:
+    report = sweep(minigrad, covered, DTYPES[dtype], full=request.config.getoption("--opinfo-full"))
+    assert report.samples, "no sample ran"
+    assert not report.mismatches, f"{len(report.mismatches)} mismatches with torch:\n{described(report)}"
+    check_skips(f"{covered.full_name} {dtype}", report)
+
+
+@pytest.mark.parametrize(
+    "covered", [c for c in COVERED if opinfo(c).error_inputs_func is not None], ids=lambda c: c.full_name
+)
+def test_opinfo_error_inputs(covered: Covered) -> None:
+    report = sweep_error_inputs(minigrad, covered)
+    assert not report.mismatches, f"{len(report.mismatches)} mismatches with torch:\n{described(report)}"
+    check_skips(f"{covered.full_name} errors", report)
+
+
+def test_each_skip_reason_is_declared_in_the_readme() -> None:
+    """A skip must stand for something the README says minigrad does not cover."""
+    readme = " ".join(README.read_text().split())
+    used = {reason for counts in baseline().values() for reason in counts}
+    assert used <= set(SKIP_REASONS), used - set(SKIP_REASONS)
+    undeclared = [phrase for reason, phrase in SKIP_REASONS.items() if reason in used and phrase not in readme]
+    assert not undeclared, f"README.md does not declare: {undeclared}"
+
+
+def test_the_baseline_names_only_cases_that_exist() -> None:
+    keys = {f"{c.full_name} {d}" for c in COVERED for d, t in DTYPES.items() if t in opinfo(c).dtypes}
+    keys |= {f"{c.full_name} errors" for c in COVERED}
+    assert set(baseline()) <= keys, set(baseline()) - keys
+
+
+# ---------------------------------------------------------------- the comparison can fail
+# Where each bug is expected to show first (only to reach it sooner: every covered op is tried until one
+# catches it). The bugs a plain sample cannot show are caught by the probes (_opinfo.Checker.probe_*): no_grad,
+# in place after a save, a view's base modified, one tensor as both operands, and the second backward.
+LIKELY: dict[str, tuple[str, ...]] = {  # the bug's patch function -> OpInfo names
+    "wrong_sign": ("sub",),
+    "bias_gradient_averaged": ("add",),
+    "missing_division": ("div.no_rounding_mode",),
+    "square_counts_one_side": ("mul",),
+    "tf32_matmul": ("mm",),
+    "loss_off_by_ulps": ("div.no_rounding_mode",),
+    "learning_rate_off": ("sub",),
+    "no_grad_records": ("add",),
+    "zero_does_not_clear": ("zero_",),
+    "gradients_overwritten": ("add",),
+    "stale_view_grad_fn": ("t",),
+    "version_not_bumped": ("add",),
+    "copy_saved": ("mul",),
+}
+
+
+def new_mismatches(engine: Any, clean: Any, covered: Covered, probes: bool = True) -> list[str]:
+    """The mismatches `engine` shows on one op's float32 samples (the large ones left out) that a clean copy of
+    minigrad does not (test_opinfo_samples holds minigrad itself to none)."""
+    known = set(sweep(clean, covered, torch.float32, full=False, probes=probes).mismatches)
+    return [m for m in sweep(engine, covered, torch.float32, full=False, probes=probes).mismatches if m not in known]
+
+
+@pytest.mark.parametrize("bug", ENGINE_BUGS, ids=[bug.name for bug in ENGINE_BUGS])
+def test_seeded_bug_is_caught(bug: Variant) -> None:
+    likely = LIKELY[bug.patch.__name__]
+    engine, clean = bug.engine(), private_minigrad()
+    for covered in sorted(COVERED, key=lambda c: c.full_name not in likely):  # every op, until one catches it
+        found = new_mismatches(engine, clean, covered)
+        if found:
+            assert covered.full_name in likely, f"caught, but not where the README says: {found[0]}"
+            return
+    pytest.fail(f"no OpInfo sample shows {bug.name!r}")
+
+
+@pytest.mark.parametrize("variant", HARMLESS, ids=[v.name for v in HARMLESS])
+def test_harmless_variant_passes(variant: Variant) -> None:
+    """Sums and products added in float64, or in reversed order: within every bound (no false alarm). Numbers
+    only: no probes (the float64 variant saves float64 copies for backward, which the saved-tensor probe sees)."""
+    engine, clean = variant.engine(), private_minigrad()
+    for covered in [c for c in COVERED if c.numerics.kind in ("sum", "mean", "product") or c.name in ("add", "mul")]:
+        found = new_mismatches(engine, clean, covered, probes=False)
+        assert not found, "\n".join(found[:10])
