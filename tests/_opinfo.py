@@ -814,12 +814,21 @@ def size(sample: Any) -> int:
     return sum(x.numel() for x in tensors_of(sample))
 
 
-def sweep(mg: ModuleType, covered: Covered, dtype: torch.dtype, full: bool, probes: bool = True) -> Report:
+def sweep(
+    mg: ModuleType,
+    covered: Covered,
+    dtype: torch.dtype,
+    full: bool,
+    probes: bool = True,
+    sources: tuple[str, ...] = ("sample", "reference"),
+) -> Report:
     """Every sample of one OpInfo in one dtype through every variant; `full` False leaves out the samples of more
-    than LARGE elements (counted as "large (not run)")."""
+    than LARGE elements (counted as "large (not run)"); `sources` picks sample_inputs, reference_inputs or both."""
     report = Report()
     checker = Checker(mg, covered, dtype, report)
     for index, (source, sample) in enumerate(samples(checker.op, dtype)):
+        if source not in sources:
+            continue
         reason = skip_reason(covered, sample)
         if reason is not None:
             report.skips[reason] += 1
