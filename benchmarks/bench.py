@@ -49,7 +49,7 @@ import numpy.typing as npt
 
 F32 = npt.NDArray[np.float32]
 Data = tuple[F32, F32, F32, F32]  # x, y, w0, b0
-State = tuple[Any, Any, Any, Any]  # x, y, w, b as one engine holds them
+State = tuple[Any, ...]  # x, y, w, b as one engine holds them (and, for the captured engine, its step)
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,11 @@ GOAL_NOTEBOOK_VS_NUMPY = 2.5
 GOAL_NOTEBOOK_VS_TORCH = 1 / 3
 GOAL_LARGE_VS_NUMPY = 1.15
 GOAL_LARGE_MEMORY = 1.3
+# minigrad.capture's replay (issue 11): each ratio measured in one run
+GOAL_CAPTURED_NOTEBOOK_VS_NUMPY = 2.0
+GOAL_CAPTURED_NOTEBOOK_VS_TORCH = 0.25
+GOAL_CAPTURED_LARGE_VS_NUMPY = 1.05
+GOAL_CAPTURED_LARGE_MEMORY = 1.1
 GOAL_CHAIN_GROWTH = 1.5  # per-op backward time at the largest N over that at the smallest (quadratic: N ratio)
 # "Flat": tracemalloc also counts objects parked on CPython's free lists (a few KiB that come and go), so it
 # allows 64 KiB between the readings; a leak of one 56-byte tuple a step over 9,000 steps would be 490 KiB.
@@ -127,26 +132,91 @@ def train_numpy_hand(x: F32, y: F32, w: F32, b: F32, lr: float, steps: int) -> f
 @dataclass(frozen=True)
 class Engine:
     name: str
-    setup: Callable[[Data], State]  # fresh tensors for a run (x and y shared, w and b copied)
+    setup: Callable[[Data, float], State]  # fresh tensors for a run (x and y shared, w and b copied), given lr
     train: Callable[[State, float, int], float]
 
 
 def numpy_engine() -> Engine:
     return Engine(
         "numpy-hand",
-        lambda d: (d[0], d[1], d[2].copy(), d[3].copy()),
-        lambda s, lr, steps: train_numpy_hand(*s, lr, steps),
+        lambda d, lr: (d[0], d[1], d[2].copy(), d[3].copy()),
+        lambda s, lr, steps: train_numpy_hand(s[0], s[1], s[2], s[3], lr, steps),
     )
 
 
 def minigrad_engine() -> Engine:
     import minigrad
 
-    def setup(d: Data) -> State:
+    def setup(d: Data, lr: float) -> State:
         w, b = (minigrad.tensor(p, requires_grad=True) for p in d[2:])
         return minigrad.from_numpy(d[0]), minigrad.from_numpy(d[1]), w, b
 
-    return Engine("minigrad", setup, lambda s, lr, steps: train_engine(minigrad, *s, lr, steps))
+    return Engine("minigrad", setup, lambda s, lr, steps: train_engine(minigrad, s[0], s[1], s[2], s[3], lr, steps))
+
+
+def captured_step(engine: Any, x: Any, y: Any, w: Any, b: Any, lr: float) -> Callable[[], Any]:
+    """The loop body of `train_engine`, as `engine.capture` records it: the same code, run as one step."""
+
+    def step() -> Any:
+        nonlocal w, b
+        pred = x @ w.t() + b
+        diff = y - pred
+        loss = engine.sum(diff * diff) / diff.numel()
+        loss.backward()
+        with engine.no_grad():
+            w -= w.grad * lr
+            b -= b.grad * lr
+            w.grad.zero_()
+            b.grad.zero_()
+        return loss
+
+    captured: Callable[[], Any] = engine.capture(step)
+    return captured
+
+
+def captured_engine() -> Engine:
+    """minigrad.capture: setup records the step (two calls: grads absent, then present) and puts the parameters
+    back, so a timed run replays from the same start as the others. The recordings are timed apart
+    (`recording_cost`)."""
+    import minigrad
+
+    def setup(d: Data, lr: float) -> State:
+        w, b = (minigrad.tensor(p, requires_grad=True) for p in d[2:])
+        x, y = minigrad.from_numpy(d[0]), minigrad.from_numpy(d[1])
+        step = captured_step(minigrad, x, y, w, b, lr)
+        step(), step()
+        for param, start in ((w, d[2]), (b, d[3])):
+            np.copyto(param.detach().numpy(), start)
+        return x, y, w, b, step
+
+    def train(s: State, lr: float, steps: int) -> float:
+        step = s[4]
+        loss = None
+        for _ in range(steps):
+            loss = step()
+        assert loss is not None
+        return float(loss.item())
+
+    return Engine("captured", setup, train)
+
+
+def recording_cost(problem: Problem) -> tuple[float, int]:
+    """The time of the captured step's two recordings (µs), and tracemalloc's peak while recording (data included)."""
+    import minigrad
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        x, y, w0, b0 = make_data(problem)
+        w, b = (minigrad.tensor(p, requires_grad=True) for p in (w0, b0))
+        step = captured_step(minigrad, minigrad.from_numpy(x), minigrad.from_numpy(y), w, b, problem.lr)
+        start = time.perf_counter()
+        step(), step()
+        elapsed = (time.perf_counter() - start) * 1e6
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return elapsed, peak
 
 
 def torch_engine() -> Engine | None:
@@ -155,11 +225,11 @@ def torch_engine() -> Engine | None:
     except ImportError:
         return None
 
-    def setup(d: Data) -> State:
+    def setup(d: Data, lr: float) -> State:
         w, b = (torch.tensor(p, requires_grad=True) for p in d[2:])
         return torch.from_numpy(d[0]), torch.from_numpy(d[1]), w, b
 
-    return Engine("torch", setup, lambda s, lr, steps: train_engine(torch, *s, lr, steps))
+    return Engine("torch", setup, lambda s, lr, steps: train_engine(torch, s[0], s[1], s[2], s[3], lr, steps))
 
 
 def make_data(problem: Problem, seed: int = 0) -> Data:
@@ -187,13 +257,13 @@ def time_problem(problem: Problem, engines: Sequence[Engine]) -> Timing:
     """Median time per step of each engine; engines interleaved, the order rotating every repeat."""
     data = make_data(problem)
     for engine in engines:  # warm up: first calls, caches, BLAS thread start-up
-        engine.train(engine.setup(data), problem.lr, min(problem.steps, 20))
+        engine.train(engine.setup(data, problem.lr), problem.lr, min(problem.steps, 20))
     runs: dict[str, list[float]] = {engine.name: [] for engine in engines}
     losses: dict[str, float] = {}
     for repeat in range(problem.repeats):
         shift = repeat % len(engines)
         for engine in [*engines[shift:], *engines[:shift]]:
-            state = engine.setup(data)
+            state = engine.setup(data, problem.lr)
             gc.collect()
             start = time.perf_counter()
             losses[engine.name] = engine.train(state, problem.lr, problem.steps)
@@ -217,7 +287,7 @@ def traced_memory(problem: Problem, engine: Engine) -> TracedMemory:
     gc.collect()
     tracemalloc.start()
     try:
-        state = engine.setup(make_data(problem))
+        state = engine.setup(make_data(problem), problem.lr)
         engine.train(state, problem.lr, 1)
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
@@ -249,7 +319,13 @@ def peak_rss() -> int | None:
 
 def rss_child(engine_name: str, problem: Problem) -> dict[str, int | None]:
     """Run in a fresh process: peak RSS of making the data and two training steps, above RSS after imports."""
-    engine = {"numpy-hand": numpy_engine, "minigrad": minigrad_engine, "torch": torch_engine}[engine_name]()
+    engines = {
+        "numpy-hand": numpy_engine,
+        "minigrad": minigrad_engine,
+        "captured": captured_engine,
+        "torch": torch_engine,
+    }
+    engine = engines[engine_name]()
     assert engine is not None
     gc.collect()
     try:
@@ -258,7 +334,7 @@ def rss_child(engine_name: str, problem: Problem) -> dict[str, int | None]:
     except OSError:
         return {"delta": None}
     base = current_rss()
-    engine.train(engine.setup(make_data(problem)), problem.lr, 2)
+    engine.train(engine.setup(make_data(problem), problem.lr), problem.lr, 2)
     peak = peak_rss()
     return {"delta": None if base is None or peak is None else peak - base}
 
@@ -304,7 +380,7 @@ def live_minigrad_objects() -> int:
 def memory_flatness(steps: int, checkpoint: int) -> Flatness:
     """tracemalloc's current memory after `checkpoint` and after `steps` notebook steps of minigrad, gc off."""
     engine = minigrad_engine()
-    state = engine.setup(make_data(NOTEBOOK))
+    state = engine.setup(make_data(NOTEBOOK), NOTEBOOK.lr)
     gc.collect()
     gc.disable()
     tracemalloc.start()
@@ -519,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chain_repeats = 1 if quick else 3
 
     torch_engine_ = torch_engine()
-    engines = [e for e in (numpy_engine(), minigrad_engine(), torch_engine_) if e is not None]
+    engines = [e for e in (numpy_engine(), minigrad_engine(), captured_engine(), torch_engine_) if e is not None]
     names = [e.name for e in engines]
     have_torch = torch_engine_ is not None
 
@@ -547,17 +623,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 t.problem.name,
                 str(t.problem.steps),
                 str(t.problem.repeats),
-                *(fmt_time(us.get(name)) for name in ("numpy-hand", "minigrad", "torch")),
+                *(fmt_time(us.get(name)) for name in ("numpy-hand", "minigrad", "captured", "torch")),
                 fmt_ratio(ratio(us["minigrad"], us["numpy-hand"])),
                 fmt_ratio(ratio(us["minigrad"], us.get("torch"))),
+                fmt_ratio(ratio(us["captured"], us["numpy-hand"])),
+                fmt_ratio(ratio(us["captured"], us.get("torch"))),
                 fmt_ratio(ratio(us.get("torch"), us["numpy-hand"])),
             ]
         )
-    print(
-        table(
-            ["size", "steps", "repeats", "numpy-hand", "minigrad", "torch", "mg/numpy", "mg/torch", "torch/numpy"], rows
-        )
-    )
+    headings = ["size", "steps", "repeats", "numpy-hand", "minigrad", "captured", "torch", "mg/numpy", "mg/torch"]
+    print(table([*headings, "cap/numpy", "cap/torch", "torch/numpy"], rows))
+    print("  minigrad: eager; captured: minigrad.capture's replay (its two recordings are timed apart, below)")
     print("  spread (min..max over repeats) and final loss of the last run (the engines must agree):")
     for t in timings:
         parts = [
@@ -567,27 +643,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         losses = list(t.final_loss.values())
         if max(losses) - min(losses) > 1e-3 * max(abs(v) for v in losses) + 1e-6:
             print("    WARNING: the engines' final losses disagree")
+    recordings = {problem.name: recording_cost(problem) for problem in (notebook, large)}
+    nb_recording_us = recordings[notebook.name][0]
+    print(
+        "  captured's two recordings (once per captured step): "
+        + ", ".join(f"{name} {fmt_time(us)}" for name, (us, _) in recordings.items())
+        + f"; over the notebook's {NOTEBOOK.steps} steps that adds {fmt_time(nb_recording_us / NOTEBOOK.steps)} a step"
+    )
 
     # -- peak memory
     print(f"\n== Peak memory over one step at {large.name} ==")
     traced = {e.name: traced_memory(large, e) for e in engines if e.name != "torch"}
     mem_rows = [[name, fmt_bytes(m.peak), fmt_bytes(m.step)] for name, m in traced.items()]
-    mem_rows.append(
-        [
-            "ratio mg/numpy",
-            fmt_ratio(ratio(traced["minigrad"].peak, traced["numpy-hand"].peak)),
-            fmt_ratio(ratio(traced["minigrad"].step, traced["numpy-hand"].step)),
-        ]
-    )
+    recording_peak = recordings[large.name][1]
+    mem_rows.append(["captured, while recording", fmt_bytes(recording_peak), ""])
+    for name in ("minigrad", "captured"):
+        mem_rows.append(
+            [
+                f"ratio {name}/numpy",
+                fmt_ratio(ratio(traced[name].peak, traced["numpy-hand"].peak)),
+                fmt_ratio(ratio(traced[name].step, traced["numpy-hand"].step)),
+            ]
+        )
     print("  tracemalloc (every numpy array; torch's allocator is invisible to it, so torch is not listed):")
     print(table(["engine", "peak (all live)", "step's own"], mem_rows))
     rss: dict[str, int | None] = {}
     if not args.no_rss:
         # --quick leaves torch out here: a fresh process importing torch would double the quick run's time.
         rss = {e.name: rss_in_subprocess(e.name, large, threads) for e in engines if not (quick and e.name == "torch")}
-        print("  peak RSS above RSS after imports, each engine in a fresh process (data + 2 steps):")
+        print(
+            "  peak RSS above RSS after imports, each engine in a fresh process (data + 2 steps; captured also records)"
+        )
         rss_rows = [[name, fmt_bytes(delta)] for name, delta in rss.items()]
         rss_rows.append(["ratio mg/numpy", fmt_ratio(ratio(rss["minigrad"], rss["numpy-hand"]))])
+        rss_rows.append(["ratio captured/numpy", fmt_ratio(ratio(rss["captured"], rss["numpy-hand"]))])
         if "torch" in rss:
             rss_rows.append(["ratio mg/torch", fmt_ratio(ratio(rss["minigrad"], rss["torch"]))])
         print(table(["engine", "peak RSS delta"], rss_rows))
@@ -671,6 +760,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             None if growth is None else growth <= GOAL_CHAIN_GROWTH,
         ),
     ]
+    cap_np, cap_torch = ratio(nb["captured"], nb["numpy-hand"]), ratio(nb["captured"], nb.get("torch"))
+    with_recording = ratio(nb["captured"] + nb_recording_us / NOTEBOOK.steps, nb["numpy-hand"])
+    cap_lg, cap_mem = ratio(lg["captured"], lg["numpy-hand"]), ratio(traced["captured"].peak, traced["numpy-hand"].peak)
+    goals += [
+        Goal(f"{notebook.name}: captured / numpy-hand time", f"<= {GOAL_CAPTURED_NOTEBOOK_VS_NUMPY}x",
+             fmt_ratio(cap_np), None if cap_np is None else cap_np <= GOAL_CAPTURED_NOTEBOOK_VS_NUMPY),
+        Goal("  (not a goal: with the recordings spread over 900 steps)", "", fmt_ratio(with_recording), None),
+        Goal(f"{notebook.name}: captured / torch time", f"<= {GOAL_CAPTURED_NOTEBOOK_VS_TORCH}x",
+             fmt_ratio(cap_torch), None if cap_torch is None else cap_torch <= GOAL_CAPTURED_NOTEBOOK_VS_TORCH),
+        Goal(f"{large.name}: captured / numpy-hand time", f"<= {GOAL_CAPTURED_LARGE_VS_NUMPY}x",
+             fmt_ratio(cap_lg), None if cap_lg is None else cap_lg <= GOAL_CAPTURED_LARGE_VS_NUMPY),
+        Goal(f"{large.name}: captured / numpy-hand peak memory", f"<= {GOAL_CAPTURED_LARGE_MEMORY}x",
+             fmt_ratio(cap_mem), None if cap_mem is None else cap_mem <= GOAL_CAPTURED_LARGE_MEMORY),
+    ]  # fmt: skip
     print("\n== Goals ==" + (" (--quick: tiny sizes, so these results judge nothing)" if quick else ""))
     print(table(["goal", "target", "measured", "result"], [g.row() for g in goals]))
     return 0

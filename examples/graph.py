@@ -4,7 +4,8 @@
 
 Writes DIR/notebook-graph.dot (always: plain text) and, where Graphviz's `dot` is installed,
 DIR/notebook-graph.svg and .png. Nodes are named as torch's grad_fn classes; leaves show their values,
-and their gradients once backward has run.
+and their gradients once backward has run. Where torchviz is installed (it needs torch), also
+DIR/notebook-graph-torchviz.dot (and .png): torchviz's own drawing of the same minigrad graph.
 """
 
 from __future__ import annotations
@@ -34,19 +35,35 @@ def main(argv: list[str] | None = None) -> int:
     for parent, child in edges(loss):
         print(f"  {parent} -> {child}")
 
+    draw_with_torchviz(loss, args.out / "notebook-graph-torchviz.dot")
+
     with watch_backward(file=io.StringIO()) as recording:  # quietly: examples/backprop.py prints the steps
         loss.backward()  # In [25]: now every node has a gradient to show
     dot = to_dot(loss, leaves, title="loss = sum((targets - (inputs @ w.t() + b))²) / 10", grads=recording.grads)
-    dot_path = args.out / "notebook-graph.dot"
-    dot_path.write_text(dot)
-    print(f"wrote {dot_path}")
-    for suffix in (".svg", ".png"):
+    write(dot, args.out / "notebook-graph.dot", (".svg", ".png"))
+    return 0
+
+
+def write(dot: str, path: Path, images: tuple[str, ...]) -> None:
+    """The DOT text, then each image format Graphviz's `dot` can render it to (a message where it's missing)."""
+    path.write_text(dot)
+    print(f"wrote {path}")
+    for suffix in images:
         try:
-            print(f"wrote {render(dot, dot_path.with_suffix(suffix))}")
+            print(f"wrote {render(dot, path.with_suffix(suffix))}")
         except RuntimeError as error:
             print(f"not rendered: {error}")
             break
-    return 0
+
+
+def draw_with_torchviz(loss: Any, path: Path) -> None:
+    """torchviz, which learners use to draw torch's graphs, drawing minigrad's: `make_dot(loss)` unchanged."""
+    try:
+        import torchviz
+    except ImportError:
+        print("not drawn with torchviz, which is not installed (pip install torchviz; it needs torch)")
+        return
+    write(torchviz.make_dot(loss).source, path, (".png",))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 # autograd first: tensor.py and ops.py build on it (see the import at the end of autograd.py).
 from minigrad import autograd
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad
+from minigrad.capture import CaptureError, capture
 from minigrad.creation import (
     Generator,
     from_numpy,
@@ -47,10 +48,12 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 
 __all__ = [
+    "CaptureError",
     "Generator",
     "Size",
     "Tensor",
     "autograd",
+    "capture",
     "double",
     "dtype",
     "enable_grad",

@@ -71,6 +71,7 @@ BACKWARD_TWICE = (
     "if you need to access saved tensors after calling backward."
 )
 Edge = tuple["Node | None", int]
+SavedAttributes = dict[str, Callable[[Any], object]]  # torch's name for a thing a node keeps -> how to get it
 # How torch's messages name dtypes ("result type Float can't be cast to ... Long").
 SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long"}
 
@@ -157,6 +158,11 @@ class Function(Node):
 
     __slots__ = ("_inputs", "_saved", "needs_input_grad", "next_functions")
     grad_fn_name: ClassVar[str]  # torch's class name for this node, e.g. "MulBackward0"
+    # What the node keeps, under the names torch shows it by as `_saved_<name>` (tools such as torchviz read
+    # them): `saved_names` name the values given to save_for_backward, in order (each shown as the tensor it
+    # came from, or as a new tensor); `saved_attributes` give torch's name for other things the node keeps.
+    saved_names: ClassVar[tuple[str, ...]] = ()
+    saved_attributes: ClassVar[SavedAttributes] = {}
     forward: Callable[..., Array]
     needs_input_grad: tuple[bool, ...]
     _saved: tuple[SavedValue, ...] | None  # None once released
@@ -168,6 +174,10 @@ class Function(Node):
         super().__init_subclass__(**kwargs)
         if "grad_fn_name" in cls.__dict__:
             cls.__name__ = cls.__qualname__ = cls.grad_fn_name
+        for index, name in enumerate(cls.__dict__.get("saved_names", ())):
+            setattr(cls, f"_saved_{name}", property(functools.partial(Function._unpack_saved, index=index)))
+        for name, get in cls.__dict__.get("saved_attributes", {}).items():
+            setattr(cls, f"_saved_{name}", property(get))
 
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
         # Each saved array is matched to the input tensor it belongs to, to watch that tensor's version.
@@ -186,6 +196,16 @@ class Function(Node):
         if self._saved is None:
             raise RuntimeError(BACKWARD_TWICE)
         return tuple(saved.unpack() for saved in self._saved)
+
+    def _unpack_saved(self, index: int) -> Tensor | None:
+        """What save_for_backward kept at `index`: the input tensor it is the data of, else a new tensor."""
+        if self._saved is None:
+            raise RuntimeError(BACKWARD_TWICE)
+        saved = self._saved[index]
+        value = saved.unpack()
+        if value is None or saved.tensor is not None:
+            return saved.tensor
+        return Tensor(np.asarray(value))
 
     def release(self) -> None:
         self._saved = None
@@ -216,7 +236,7 @@ class Function(Node):
             base = inputs[0]
             assert isinstance(base, Tensor)
             out._version_counter = base._version_counter
-            out._base = base._base or base
+            out._base = base._base if base._base is not None else base
         return out
 
 

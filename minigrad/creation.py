@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Array
+from minigrad.capture import refuse_inside_recording
 from minigrad.tensor import DTYPES, Tensor, dtype, float32, float64, int64
 
 SizeArg = int | Sequence[int]
@@ -16,6 +17,7 @@ ONLY_FLOAT_REQUIRES_GRAD = "Only Tensors of floating point and complex dtype can
 
 def from_array(array: Array, requires_grad: bool = False) -> Tensor:
     """Wrap an array (no copy) after checking what minigrad supports."""
+    refuse_inside_recording()
     if array.dtype not in DTYPES:
         supported = ", ".join(str(d) for d in DTYPES)
         raise TypeError(f"minigrad supports the dtypes {supported}; got numpy {array.dtype}")

@@ -8,11 +8,11 @@ for its node, which `type(node).__name__` gives (see Function.__init_subclass__)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, Scalar
+from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar
 
 Operand = Array | Scalar
 Layout = tuple[tuple[int, ...], np.dtype[Any]] | None  # an input's shape and dtype; None for a Python number
@@ -117,8 +117,13 @@ class BinaryOp(Function):
         raise NotImplementedError
 
 
+# torch's add and sub take `alpha`, a factor for b; minigrad's have none, i.e. always 1.
+ALPHA: SavedAttributes = {"alpha": lambda node: 1}
+
+
 class Add(BinaryOp):
     grad_fn_name = "AddBackward0"
+    saved_attributes = ALPHA
 
     def compute(self, a: Any, b: Any) -> Any:
         return a + b
@@ -129,6 +134,7 @@ class Add(BinaryOp):
 
 class Sub(BinaryOp):
     grad_fn_name = "SubBackward0"
+    saved_attributes = ALPHA
 
     def compute(self, a: Any, b: Any) -> Any:
         return a - b
@@ -142,6 +148,7 @@ class Rsub(BinaryOp):
     is a parameter: `Rsub.apply(tensor, b=number)`), so its grad_fn has one edge, as torch's."""
 
     grad_fn_name = "RsubBackward1"
+    saved_attributes = ALPHA
 
     def compute(self, a: Any, b: Any) -> Any:
         return b - a
@@ -152,6 +159,7 @@ class Rsub(BinaryOp):
 
 class Mul(BinaryOp):
     grad_fn_name = "MulBackward0"
+    saved_names = ("other", "self")
 
     def compute(self, a: Any, b: Any) -> Any:
         self.save_for_backward(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
@@ -168,6 +176,7 @@ class Mul(BinaryOp):
 
 class Div(BinaryOp):
     grad_fn_name = "DivBackward0"
+    saved_names = ("other", "self")
 
     def compute(self, a: Any, b: Any) -> Any:
         if a.dtype.kind != "f":  # promote() made both operands arrays or scalars of one dtype
@@ -186,7 +195,7 @@ class Neg(Function):
     grad_fn_name = "NegBackward0"
 
     def forward(self, a: Array) -> Array:
-        return -a
+        return np.asarray(-a)  # a 0-d array negates to a numpy scalar: keep it an array
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (-grad,)
@@ -197,6 +206,8 @@ class Pow(Function):
 
     __slots__ = ("exponent",)
     grad_fn_name = "PowBackward0"
+    saved_names = ("self",)
+    saved_attributes: ClassVar[SavedAttributes] = {"exponent": lambda node: node.exponent}
 
     def forward(self, a: Array, exponent: Scalar) -> Array:
         self.exponent = exponent
@@ -245,6 +256,7 @@ class Reciprocal(Function):
     """`1 / a`; torch computes `number / tensor` as `reciprocal(tensor) * number`, and so do we."""
 
     grad_fn_name = "ReciprocalBackward0"
+    saved_names = ("result",)
 
     def forward(self, a: Array) -> Array:
         if a.dtype.kind != "f":
@@ -265,6 +277,7 @@ class Sum(Function):
 
     __slots__ = ("dims", "keepdim", "shape")
     grad_fn_name = "SumBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"self_sym_sizes": lambda node: node.shape}
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
         self.shape, self.keepdim = a.shape, keepdim
@@ -289,12 +302,21 @@ def expand(grad: Array, shape: tuple[int, ...], removed_dims: tuple[int, ...]) -
     return np.broadcast_to(np.expand_dims(grad, removed_dims) if removed_dims else grad, shape)
 
 
+# What sum and mean over `dim` keep besides the input's shape.
+DIM_ATTRIBUTES: SavedAttributes = {
+    "dim": lambda node: node.dims,
+    "keepdim": lambda node: node.keepdim,
+}
+
+
 class SumDim(Sum):
     grad_fn_name = "SumBackward1"
+    saved_attributes = DIM_ATTRIBUTES
 
 
 class Mean(Sum):
     grad_fn_name = "MeanBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"self_sym_numel": lambda node: int(np.prod(node.shape))}
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
         if a.dtype.kind != "f":
@@ -315,6 +337,7 @@ class Mean(Sum):
 
 class MeanDim(Mean):
     grad_fn_name = "MeanBackward1"
+    saved_attributes = DIM_ATTRIBUTES
 
 
 # ---------------------------------------------------------------- shape
@@ -351,6 +374,7 @@ class Permute(Transpose):
     """`.T`: all dims reversed."""
 
     grad_fn_name = "PermuteBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"dims": lambda node: node.axes}
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
         self.axes = tuple(reversed(range(a.ndim)))
@@ -361,6 +385,7 @@ class Permute(Transpose):
 class Unsqueeze(Function):
     __slots__ = ("dim",)
     grad_fn_name = "UnsqueezeBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"dim": lambda node: node.dim}
     is_view = True
 
     def forward(self, a: Array, dim: int) -> Array:
@@ -390,6 +415,7 @@ class Mm(Function):
     """Matrix times matrix."""
 
     grad_fn_name = "MmBackward0"
+    saved_names = ("mat2", "self")
 
     def forward(self, a: Array, b: Array) -> Array:
         if a.shape[1] != b.shape[0]:
@@ -411,6 +437,7 @@ class Mv(Function):
     """Matrix times vector."""
 
     grad_fn_name = "MvBackward0"
+    saved_names = ("self", "vec")
 
     def forward(self, a: Array, v: Array) -> Array:
         if a.shape[1] != v.shape[0]:
@@ -430,6 +457,7 @@ class Dot(Function):
     """Vector times vector."""
 
     grad_fn_name = "DotBackward0"
+    saved_names = ("self", "tensor")
 
     def forward(self, u: Array, v: Array) -> Array:
         if u.shape != v.shape:

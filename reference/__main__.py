@@ -46,6 +46,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="lockstep: the engine gets the reference's parameters before each step; "
         "free: each follows its own trajectory",
     )
+    parser.add_argument(
+        "--capture",
+        action="store_true",
+        help="run the engine's step through engine.capture (minigrad.capture): recorded once, then replayed",
+    )
     parser.add_argument("--every", type=positive, help="print every N-th step (default: about ten rows)")
     parser.add_argument("--plot", metavar="FILE", help="write the loss curves and error/bound per step (matplotlib)")
     parser.add_argument(
@@ -76,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EngineNotFoundError, ReferenceUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.capture and not callable(getattr(engine, "capture", None)):
+        print(f"error: --capture needs {args.engine}.capture(step) (as minigrad.capture)", file=sys.stderr)
+        return 2
     print(
         f"{args.engine} against the torch reference on {args.device}: the notebook's data, {args.dtype}, "
         f"{args.mode}, {args.steps} steps, lr {args.lr:g}, w0 and b0 from seed {args.seed}\n"
@@ -87,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sweep:
         return sweep(engine, args, progress) or int(bool(contract_failures))
     problem = Problem.notebook(seed=args.seed, lr=args.lr, steps=args.steps)
-    report = check_parity(engine, problem, args.dtype, args.mode, args.device, name=args.engine, progress=progress)
+    report = check_parity(
+        engine, problem, args.dtype, args.mode, args.device, name=args.engine, progress=progress, capture=args.capture
+    )
     progress.clear()
     print("\nafter the losses: the largest |error|/bound over the elements of each quantity (pass: <= 1)")
     print(report.table(args.every or default_every(args.steps)))
@@ -133,7 +143,9 @@ def sweep(engine: object, args: argparse.Namespace, progress: Progress) -> int:
             shape, scales, rng.uniform(0, 10), rng.uniform(0.01, 1), int(rng.integers(2**32)), steps, args.dtype
         )
         progress(f"problem {index}/{args.sweep}", 0, 1)
-        report = check_parity(engine, problem, args.dtype, args.mode, args.device, name=args.engine)
+        report = check_parity(
+            engine, problem, args.dtype, args.mode, args.device, name=args.engine, capture=args.capture
+        )
         described = f"problem {index}: {shape[0]}×{shape[1]} -> {shape[2]}, {steps} steps, lr {problem.lr:.3g}"
         ratio, quantity, step = report.engine.worst()
         worst = max(worst, (ratio, f"{described}, {quantity} at step {step}", index))

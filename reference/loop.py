@@ -154,12 +154,15 @@ def train(
     sync: Sync | None = None,
     name: str = "",
     on_step: OnStep | None = None,
+    capture: bool = False,
 ) -> Trace:
     """Run the notebook's loop on `engine` for `problem.steps` steps and record every step.
 
     `problem` must already be in `dtype` (Problem.astype). `device` is for torch only (the reference on
     "cuda"); other engines run on the CPU. `sync(step)`, if given, returns the parameters to load into `w`
-    and `b` before that step (lock-step). The first exception stops the run and is recorded in the trace.
+    and `b` before that step (lock-step). The first exception stops the run and is recorded in the trace. With
+    `capture`, the step's forward, backward and update run as `engine.capture(step)` (minigrad.capture): recorded
+    once, then replayed.
     """
     name = name or getattr(engine, "__name__", type(engine).__name__)
     w_shape, b_shape = problem.w0.shape, problem.b0.shape
@@ -193,13 +196,10 @@ def train(
     try:
         x, y = new(problem.inputs), new(problem.targets)
         w, b = new(problem.w0, requires_grad=True), new(problem.b0, requires_grad=True)
-        for step in range(problem.steps):
-            stage = "sync"
-            if sync is not None and step > 0:  # step 0 starts from problem.w0, b0 on every side
-                w_target, b_target = sync(step)
-                w, b = load(w, w_target, "w in"), load(b, b_target, "b in")
-            record["w in"][step], record["b in"][step] = read(w, "w in"), read(b, "b in")
 
+        def notebook_step() -> tuple[Any, Any]:
+            """Forward, backward and update: what `engine.capture` records when asked (values are read after)."""
+            nonlocal w, b, stage
             stage = "predictions"
             predictions = x @ w.t() + b
             stage = "loss"
@@ -209,15 +209,28 @@ def train(
             loss.backward()
             if w.grad is None or b.grad is None:
                 raise ContractViolationError("loss.backward() left w.grad or b.grad None")
-            record["predictions"][step] = read(predictions, "predictions")
-            record["loss"][step] = loss.item()
-            record["w.grad"][step], record["b.grad"][step] = read(w.grad, "w.grad"), read(b.grad, "b.grad")
-
             stage = "update"
             with engine.no_grad():
                 w -= w.grad * problem.lr
                 b -= b.grad * problem.lr
-                record["w"][step], record["b"][step] = read(w, "w"), read(b, "b")
+            return predictions, loss
+
+        run_step = engine.capture(notebook_step) if capture else notebook_step
+        for step in range(problem.steps):
+            stage = "sync"
+            if sync is not None and step > 0:  # step 0 starts from problem.w0, b0 on every side
+                w_target, b_target = sync(step)
+                w, b = load(w, w_target, "w in"), load(b, b_target, "b in")
+            record["w in"][step], record["b in"][step] = read(w, "w in"), read(b, "b in")
+
+            predictions, loss = run_step()
+            stage = "read"
+            record["predictions"][step] = read(predictions, "predictions")
+            record["loss"][step] = loss.item()
+            record["w.grad"][step], record["b.grad"][step] = read(w.grad, "w.grad"), read(b.grad, "b.grad")
+            record["w"][step], record["b"][step] = read(w, "w"), read(b, "b")
+
+            with engine.no_grad():
                 stage = "zero_()"
                 w.grad.zero_()
                 b.grad.zero_()

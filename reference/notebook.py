@@ -172,8 +172,12 @@ def notebook_problem(steps: int) -> Problem:
     return Problem(NOTEBOOK_INPUTS, NOTEBOOK_TARGETS, w0, b0, NOTEBOOK_LR, steps).astype("float32")
 
 
-def compare_printed(engine: str = "minigrad", reference: str = "torch") -> list[CellComparison]:
+def compare_printed(
+    engine: str = "minigrad", reference: str = "torch", texts: tuple[dict[int, str], dict[int, str]] | None = None
+) -> list[CellComparison]:
     """Each output cell of `engine`'s replay against `reference`'s, as the rounding-error analysis allows.
+    `texts`: the two engines' printed texts by cell number, where they were printed elsewhere (by a Jupyter kernel);
+    by default, each engine's replay.
 
     Identical text is the goal, but a reduction's last bit depends on the order of its additions, which
     differs between BLAS libraries (torch's MKL added x@w.t()'s three products as (x0·w0 + x2·w2) + x1·w1 here,
@@ -191,14 +195,15 @@ def compare_printed(engine: str = "minigrad", reference: str = "torch") -> list[
 
     problem = notebook_problem(steps=max(step for cells in CELL_QUANTITIES.values() for _, step in cells) + 1)
     runs = []
-    for name in (engine, reference):
+    for index, name in enumerate((engine, reference)):
         trace = train(load_engine(name), problem, "float32")
         if trace.error is not None:
             raise RuntimeError(trace.error.summary())
         exact = exact_step(problem.inputs, problem.targets, trace.w_in, trace.b_in, problem.lr)
         args = (problem.inputs, trace.w_in, trace.b_in, exact, problem.lr)
         bound = step_bounds(*args, np.float32) + step_bounds(*args, np.float64)
-        runs.append((trace.values, exact, bound, {r.cell.number: r.output for r in replay(name)}))
+        cell_texts = texts[index] if texts is not None else {r.cell.number: r.output for r in replay(name)}
+        runs.append((trace.values, exact, bound, cell_texts))
     (values_a, exact_a, bound_a, texts_a), (values_b, exact_b, bound_b, texts_b) = runs
 
     def flat(per_quantity: StepValues, quantities: list[tuple[str, int]]) -> Array:

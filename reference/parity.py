@@ -241,11 +241,13 @@ def check_parity(
     device: str = "cpu",
     name: str | None = None,
     progress: Progress | None = None,
+    capture: bool = False,
 ) -> Report:
     """Train `engine` and the torch reference (on `device`) on `problem` in `dtype`, and check both, step by step.
 
     `engine` is a module (or any object) offering the contract (reference/contract.py); it runs on the CPU.
-    `progress(who, steps done, steps)`, if given, hears of every step of both runs.
+    `progress(who, steps done, steps)`, if given, hears of every step of both runs. `capture`: the engine's
+    step runs as `engine.capture(step)` (minigrad.capture), recorded once and replayed.
     """
     problem = problem.astype(dtype)
     name = name or str(getattr(engine, "__name__", type(engine).__name__))
@@ -262,9 +264,10 @@ def check_parity(
             sync=reference.parameters_at,
             name=name,
             on_step=reporting(name),
+            capture=capture,
         )
     else:
-        engine_trace = train(engine, problem, dtype, name=name, on_step=reporting(name))
+        engine_trace = train(engine, problem, dtype, name=name, on_step=reporting(name), capture=capture)
     float64 = Float64Run.of(problem) if mode == "free" else None
     return Report(
         mode,

@@ -1,9 +1,14 @@
-"""Graph nodes are named as torch names them: `type(grad_fn).__name__` ("DivBackward0"), which is what tools such
-as torchviz print, checked against torch over hypothesis-drawn programs that use every op in minigrad/ops.py."""
+"""minigrad's graph as torch's tools see it: each node's class is named as torch names it (`type(grad_fn).__name__`,
+"DivBackward0") and shows what it saved under torch's `_saved_*` names, checked against torch over
+hypothesis-drawn programs that use every op in minigrad/ops.py; and torchviz draws minigrad's graphs as torch's."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -16,8 +21,11 @@ from hypothesis import strategies as st
 import minigrad
 from minigrad import graph, ops
 from minigrad.autograd import AccumulateGrad, Function
+from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_TARGETS
+from reference.notebook import printed_weights
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:distutils Version classes:DeprecationWarning")  # torchviz's own
 
 Pair = list[Any]  # the same tensor on each engine: [minigrad's, torch's]
 ENGINES = (minigrad, torch)
@@ -124,6 +132,37 @@ def node_names(tensor: Any) -> list[str]:
     return [node.name for node in graph.walk(tensor)]
 
 
+# torch's nodes keep some things minigrad's backward has no use for (README: "torchviz").
+NOT_KEPT = {
+    "MmBackward0": {"mat2_sym_sizes", "mat2_sym_strides", "self_sym_sizes", "self_sym_strides"},
+    "TransposeBackward0": {"dim0", "dim1"},
+    "SqueezeBackward4": {"self_sym_sizes"},
+}
+
+
+def saved(node: Any) -> dict[str, Any]:
+    """A node's `_saved_*` attributes, tensors as (shape, dtype, values), dims as non-negative axes (torch's
+    binding reads a dim as unsigned: -1 shows as 2**64 - 1; minigrad keeps dims normalised)."""
+    attributes = {name.removeprefix("_saved_"): getattr(node, name) for name in dir(node) if name.startswith("_saved_")}
+    ndim = max(len(attributes.get("self_sym_sizes", ())), 1)
+    for name, value in attributes.items():
+        if name in ("dim", "dims"):
+            value = tuple(int(d) % 2**64 % ndim for d in value) if isinstance(value, tuple) else int(value) % 2**64
+        elif hasattr(value, "detach"):
+            array = value.detach().numpy()
+            value = (tuple(value.shape), str(value.dtype), array.tolist())
+        attributes[name] = value
+    return attributes
+
+
+def assert_same_saved(ours: Any, theirs: Any) -> None:
+    """minigrad's node shows what torch's does under the same `_saved_*` names, but for NOT_KEPT."""
+    mine, torchs = saved(ours), saved(theirs)
+    for name in NOT_KEPT.get(type(theirs).__name__, set()):
+        torchs.pop(name)
+    assert mine == torchs, type(ours).__name__
+
+
 @settings(SETTINGS, max_examples=60)
 @given(data=st.data())
 def test_every_node_has_torchs_class_name(data: st.DataObject) -> None:
@@ -136,6 +175,8 @@ def test_every_node_has_torchs_class_name(data: st.DataObject) -> None:
         assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__
         assert node_names(ours) == node_names(theirs)
         assert graph.edges(ours) == graph.edges(theirs)
+        for mine, torchs in zip(graph.walk(ours), graph.walk(theirs), strict=True):
+            assert_same_saved(mine.node, torchs.node)
 
 
 # One expression per op (the drawn programs above compose them); every op in ops.py must appear here.
@@ -168,6 +209,8 @@ def test_one_of_each_op_has_torchs_names_and_every_op_is_there() -> None:
     for build in ONE_OF_EACH:
         ours, theirs = (build(e, e.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)) for e in ENGINES)
         assert node_names(ours) == node_names(theirs)
+        for mine, torchs in zip(graph.walk(ours), graph.walk(theirs), strict=True):
+            assert_same_saved(mine.node, torchs.node)
         reached.update(node_names(ours))
     defined = {cls.__name__ for cls in vars(ops).values() if isinstance(cls, type) and "grad_fn_name" in vars(cls)}
     assert defined <= reached, f"add an expression using these ops to ONE_OF_EACH: {sorted(defined - reached)}"
@@ -184,3 +227,78 @@ def test_leaf_nodes_and_reprs_read_as_torchs() -> None:
     assert isinstance(nodes[0], ops.Div) and isinstance(nodes[0], Function)  # the classes keep their names in code
     assert not hasattr(nodes[0], "saved_tensors")  # torchviz reads that as the mark of a custom Function
     assert AccumulateGrad.__name__ == "AccumulateGrad"
+
+
+# ---------------------------------------------------------------- torchviz, a client nobody here wrote
+def notebook_loss(engine: ModuleType) -> Any:
+    """In [22]-[24]: the notebook's loss from its data and printed weights."""
+    x, y = engine.tensor(NOTEBOOK_INPUTS.tolist()), engine.tensor(NOTEBOOK_TARGETS.tolist())
+    w, b = (engine.tensor(weights.tolist(), requires_grad=True) for weights in printed_weights())
+    diff = y - (x @ w.t() + b)
+    return engine.sum(diff * diff) / diff.numel()
+
+
+DRAWN: dict[str, Callable[[ModuleType], Any]] = {
+    "notebook loss": notebook_loss,
+    "one of each op": lambda e: e.sum(
+        e.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True).transpose(0, 1).T.mean(1)
+        @ ((2 / (1 - e.tensor([[0.5], [3.0]], requires_grad=True) ** 3)).sum(1, keepdim=True) * -1)
+    ),
+    "a view as output": lambda e: (e.tensor([[1.0, 2.0]], requires_grad=True) * 2).t(),
+}
+NODE_ID = re.compile(r"\b\d{6,}\b")  # torchviz names each node by id() of its object
+ATTRIBUTE_LABEL = re.compile(r'label="(\w+)\n-+\n(.*?)"', re.DOTALL)
+
+
+def normalised(dot_source: str, not_kept: dict[str, set[str]] | None = None) -> str:
+    """torchviz's DOT with node ids numbered in order of appearance; with `not_kept`, show_attrs's labels
+    without those attributes, each line `name: value` (torchviz pads them to columns as wide as the widest)."""
+    ids: dict[str, int] = {}
+    text = NODE_ID.sub(lambda match: f"n{ids.setdefault(match[0], len(ids))}", dot_source)
+    if not_kept is None:
+        return text
+
+    def without(match: re.Match[str]) -> str:
+        name, lines = match[1], [line.split(":", 1) for line in match[2].split("\n")]
+        kept = [f"{key.strip()}: {value.strip()}" for key, value in lines if key.strip() not in not_kept.get(name, ())]
+        return f'label="{name}\n' + "\n".join(kept) + '"' if kept else f"label={name}"  # as torchviz writes it
+
+    return ATTRIBUTE_LABEL.sub(without, text)
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_torchviz_draws_minigrads_graph_as_torchs(name: str) -> None:
+    torchviz = pytest.importorskip("torchviz")
+    ours, theirs = (normalised(torchviz.make_dot(DRAWN[name](e)).source) for e in ENGINES)
+    assert ours == theirs
+    assert "MulBackward0" in ours or "TBackward0" in ours
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_torchviz_shows_the_saved_values_torch_shows(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """show_attrs / show_saved: the same attributes and saved tensors, but for what minigrad does not keep
+    (NOT_KEPT), once torchviz counts minigrad's tensors as tensors (it asks torch.is_tensor, true only of
+    torch's own: README, "torchviz")."""
+    torchviz = pytest.importorskip("torchviz")
+    theirs = normalised(torchviz.make_dot(DRAWN[name](torch), show_attrs=True, show_saved=True).source, NOT_KEPT)
+    is_tensor = torch.is_tensor
+    monkeypatch.setattr(torch, "is_tensor", lambda value: is_tensor(value) or isinstance(value, minigrad.Tensor))
+    ours = normalised(torchviz.make_dot(DRAWN[name](minigrad), show_attrs=True, show_saved=True).source, NOT_KEPT)
+    assert ours == theirs
+    assert "[saved tensor]" in ours or name == "a view as output"
+
+
+def test_without_that_torchviz_shows_minigrads_saved_tensors_as_text() -> None:
+    """What a learner sees unpatched (README, "torchviz"): no saved-tensor nodes, and their repr as attributes."""
+    torchviz = pytest.importorskip("torchviz")
+    loss = notebook_loss(minigrad)
+    assert normalised(torchviz.make_dot(loss, show_saved=True).source) == normalised(torchviz.make_dot(loss).source)
+    assert "other: tensor(10)" in torchviz.make_dot(loss, show_attrs=True).source
+
+
+def test_the_graph_example_writes_torchvizs_drawing_of_the_notebook_graph(tmp_path: Path) -> None:
+    torchviz = pytest.importorskip("torchviz")
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    subprocess.run([sys.executable, "graph.py", "--out", str(tmp_path)], cwd=examples, capture_output=True, check=True)
+    drawn = (tmp_path / "notebook-graph-torchviz.dot").read_text()
+    assert normalised(drawn) == normalised(torchviz.make_dot(notebook_loss(torch)).source)
