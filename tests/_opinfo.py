@@ -516,6 +516,8 @@ class Checker:
         facts = {
             "dtype": (repr(out.dtype), str(ref.dtype)),
             "shape": (tuple(out.shape), tuple(ref.shape)),
+            "numel()": (out.numel(), ref.numel()),
+            "dim()": (out.dim(), ref.dim()),
             "requires_grad": (out.requires_grad, ref.requires_grad),
             "is_leaf": (out.is_leaf, ref.is_leaf),
             "_version": (out._version, ref._version),
