@@ -64,6 +64,16 @@ OVERLAP = (
     "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
     "location. Please clone() the tensor before performing the operation."
 )
+POW_OF_NUMBERS = (  # torch has no pow of two numbers
+    "pow() received an invalid combination of arguments - got ({}, {}), but expected one of:\n"
+    " * (Tensor input, Tensor exponent, *, Tensor out = None)\n"
+    " * (Number self, Tensor exponent, *, Tensor out = None)\n"
+    " * (Tensor input, Number exponent, *, Tensor out = None)\n"
+)
+INTERNAL_OVERLAP = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single memory location. "
+    "Please clone() the tensor before performing the operation."
+)
 INT_REQUIRES_GRAD = "only Tensors of floating point dtype can require gradients"
 P = ParamSpec("P")
 
@@ -362,6 +372,8 @@ class Tensor:
     def pow(self, exponent: Tensor | Scalar) -> Tensor:
         exponent = argument(exponent, "pow", "exponent", 1)
         if not isinstance(self, Tensor):  # number ** tensor, or minigrad.pow(number, tensor)
+            if not isinstance(exponent, Tensor):
+                raise TypeError(POW_OF_NUMBERS.format(type(self).__name__, type(exponent).__name__))
             return ops.PowOfNumber.apply(exponent, base=self)  # PowBackward2
         if isinstance(exponent, Tensor):
             return ops.PowTensor.apply(self, exponent)  # PowBackward1
@@ -496,6 +508,9 @@ class Tensor:
         checked, then written into this tensor's own array, so views and `.grad` stay attached."""
         tensors = [x for x in (*args, *kwargs.values()) if isinstance(x, Tensor)]
         self._check_in_place(*tensors)
+        data = self._data
+        if 0 in data.strides and any(n > 1 for n, step in zip(data.shape, data.strides, strict=True) if not step):
+            raise RuntimeError(INTERNAL_OVERLAP)  # an expanded tensor: one element written from several places
         for other in tensors:
             self._check_no_partial_overlap(other._data)
         autograd.writing_into = self._data  # BinaryOp keeps a copy of the old value if backward needs it

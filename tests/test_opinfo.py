@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch")
@@ -144,3 +145,49 @@ def test_harmless_variant_passes(variant: Variant) -> None:
     for covered in [c for c in COVERED if c.numerics.kind in ("sum", "mean", "product") or c.name in ("add", "mul")]:
         found = new_mismatches(engine, clean, covered, sources=("sample", "reference"), probes=False)
         assert not found, "\n".join(found[:10])
+
+
+# ---------------------------------------------------------------- found by the OpInfo samples (regressions)
+def expanded(lib: Any) -> Any:
+    """A (3, 3) tensor whose rows are one row in memory (stride 0), as `expand` makes in torch."""
+    return lib.from_numpy(np.lib.stride_tricks.as_strided(np.zeros(3), (3, 3), (0, 8)))
+
+
+def pow_in_place_then_backward(lib: Any) -> Any:
+    x = lib.tensor(1.5, requires_grad=True)
+    y = x.clone()
+    y.pow_(2.5)  # pow_ overwrites the value its backward needs: torch keeps a copy
+    y.backward()
+    return x.grad
+
+
+def view_of_0d_after_base_modified(lib: Any) -> Any:
+    x = lib.tensor(1.5, requires_grad=True)
+    y = x.t()
+    with lib.no_grad():
+        x.mul_(1)  # y's grad_fn becomes AsStridedBackward0, whose gradient must stay 0-d
+    y.backward(lib.tensor(2.0))
+    return x.grad
+
+
+FOUND: list[tuple[str, Any]] = [
+    ("in place into an expanded tensor", lambda lib: expanded(lib).add_(1)),
+    ("neg_ of an expanded tensor", lambda lib: expanded(lib).neg_()),
+    ("zero_ of an expanded tensor is allowed", lambda lib: expanded(lib).zero_()),
+    ("pow of two numbers", lambda lib: lib.pow(2, 3)),
+    ("pow_ then backward", pow_in_place_then_backward),
+    ("0-d view after its base is modified", view_of_0d_after_base_modified),
+]
+
+
+@pytest.mark.parametrize("program", [f for _, f in FOUND], ids=[name for name, _ in FOUND])
+def test_found_by_the_opinfo_samples(program: Any) -> None:
+    """Each program gives torch's result, or torch's error."""
+    outcomes: list[tuple[Any, Any]] = []
+    for lib in (torch, minigrad):
+        try:
+            result = program(lib)
+            outcomes.append((tuple(result.shape), result.detach().numpy().tolist()))
+        except (RuntimeError, TypeError) as error:
+            outcomes.append((type(error).__name__, str(error).replace("torch", "minigrad")))
+    assert outcomes[1] == outcomes[0]
