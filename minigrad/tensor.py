@@ -509,7 +509,11 @@ class Tensor:
         tensors = [x for x in (*args, *kwargs.values()) if isinstance(x, Tensor)]
         self._check_in_place(*tensors)
         data = self._data
-        if 0 in data.strides and any(n > 1 for n, step in zip(data.shape, data.strides, strict=True) if not step):
+        if (
+            0 in data.strides
+            and data.size > 1
+            and any(n > 1 for n, s in zip(data.shape, data.strides, strict=True) if not s)
+        ):
             raise RuntimeError(INTERNAL_OVERLAP)  # an expanded tensor: one element written from several places
         for other in tensors:
             self._check_no_partial_overlap(other._data)

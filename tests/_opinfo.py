@@ -274,7 +274,8 @@ def value_problem(mine: np.ndarray[Any, Any], theirs: np.ndarray[Any, Any], boun
         same = bits(mine) == bits(theirs)
     else:
         finite = np.isfinite(mine) & np.isfinite(theirs)
-        error = np.abs(mine.astype(np.float64) - theirs.astype(np.float64))
+        with np.errstate(invalid="ignore"):  # inf - inf where either is not finite: compared bitwise below
+            error = np.abs(mine.astype(np.float64) - theirs.astype(np.float64))
         same = np.where(finite, error <= np.broadcast_to(bound, mine.shape), bits(mine) == bits(theirs))
     if mine.dtype.kind == "f":
         same |= np.isnan(mine) & np.isnan(theirs)
@@ -523,6 +524,9 @@ class Checker:
             "_version": (out._version, ref._version),
             "is the input (in place)": (out is mine.self, ref is theirs.self),
         }
+        if self.covered.view:  # a view's layout is defined: the input's strides, permuted
+            array = out.detach().numpy()
+            facts["strides"] = (tuple(step // array.itemsize for step in array.strides), ref.stride())
         for i, (leaf_mine, leaf_theirs) in enumerate(zip(mine.inputs.leaves, theirs.inputs.leaves, strict=True)):
             if ref.numel() and leaf_theirs.numel():
                 facts[f"shares memory with input {i}"] = (
@@ -836,7 +840,9 @@ def sweep(
     sources: tuple[str, ...] = ("sample", "reference"),
 ) -> Report:
     """Every sample of one OpInfo in one dtype through every variant; `full` False leaves out the samples of more
-    than LARGE elements (counted as "large (not run)"); `sources` picks sample_inputs, reference_inputs or both."""
+    than LARGE elements (counted as "large (not run)"); `sources` picks sample_inputs, reference_inputs or both.
+    The probes run on sample_inputs (they test autograd's semantics, which reference_inputs' extra layouts and
+    values don't change)."""
     report = Report()
     checker = Checker(mg, covered, dtype, report)
     for index, (source, sample) in enumerate(samples(checker.op, dtype)):
