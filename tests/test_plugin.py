@@ -119,8 +119,12 @@ def test_the_plugin_fails_a_broken_copy_where_it_is_broken(learner_python: Path,
     right = "unbroadcast(g, self.shape), unbroadcast(-g, b.shape)"
     assert right in LEARNER_ENGINE
     wrong_sign = LEARNER_ENGINE.replace(right, "unbroadcast(g, self.shape), unbroadcast(g, b.shape)")
-    done = run([str(learner_python), *PLUGIN, "--engine", "myengine", "-x"], learner_folder(tmp_path, wrong_sign))
+    # the diagnosis by op fails first (both dtypes), then the first parity test
+    done = run(
+        [str(learner_python), *PLUGIN, "--engine", "myengine", "--maxfail=3"], learner_folder(tmp_path, wrong_sign)
+    )
     assert done.returncode == 1, done.stdout + done.stderr
+    assert "a - b: the gradient reaching b should be −grad; yours is +grad (its sign is flipped)" in done.stdout
     assert "FAIL: myengine at step 0: w.grad[" in done.stdout, done.stdout
 
 
@@ -154,3 +158,12 @@ def test_the_checkout_and_the_installed_plugin_register_it_once(learner_python: 
     done = run([str(learner_python), "-m", "pytest", "-p", "no:cacheprovider", "--co", "-q", "--engine", "torch"], KIT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "reference/tests/test_contract.py::test_engine_keeps_the_contract[module_attributes]" in done.stdout
+
+
+def test_an_engine_that_cannot_be_imported_stops_pytest_with_one_line(learner_python: Path, tmp_path: Path) -> None:
+    folder = learner_folder(tmp_path, "raise ValueError('no config')\n")
+    done = run([str(learner_python), *PLUGIN, "--engine", "myengine"], folder)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        "ERROR: --engine myengine: importing the engine 'myengine' raised ValueError: no config (myengine.py, line 1)"
+    )
