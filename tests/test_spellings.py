@@ -9,6 +9,7 @@ type and message as torch's, and a statement that raises leaves every tensor unc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -19,7 +20,7 @@ from _strategies import SETTINGS, Array, arrays, nonzero_arrays, shapes
 from hypothesis import given
 from hypothesis import strategies as st
 from test_errors import Fail, Setup, in_minigrads_words, raised
-from test_ops import Operand, check, matmul_grad_bounds, mod
+from test_ops import Operand, assert_bitwise, check, matmul_grad_bounds, mod
 
 import minigrad
 from reference.bounds import gamma, matmul_bound
@@ -81,6 +82,28 @@ def test_elementwise_spellings(name: str, fn: Fn, operands: str, dtype: type, da
     shape = data.draw(shapes)
     inputs: list[Operand] = [data.draw(arrays(dtype, shape, special=True)) for _ in operands]
     check(data, fn, inputs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_alpha_is_rounded_once_at_the_edges(dtype: type) -> None:
+    """`a.add(b, alpha=y)` on the values where a fused multiply-add is hard to emulate: an exact result just
+    below a tie after one rounding (z + x·y rounded twice lands on the tie and goes to even: wrong), zeros of
+    both signs, subnormals, the largest finite values (products that overflow while the sum does not), inf
+    and nan; against torch, to the bit."""
+    p = 24 if dtype == np.float32 else 53
+    half = 2.0 ** -(p // 2 + 1 if dtype == np.float32 else 26)
+    just_below_tie = ([1 + 2.0 ** (1 - p)], [half * (1 + 2.0 ** (1 - p))], half * (1 - 2.0 ** (1 - p)))
+    if dtype == np.float64:  # the product alone then rounds onto the tie
+        just_below_tie = ([1 + 2.0**-52], [2.0**-26 * (1 + 2.0**-52)], 2.0**-27 * (1 - 2.0**-52))
+    info = np.finfo(dtype)
+    edges = [0.0, -0.0, 1.0, -1.5, float(info.max), -float(info.max), float(info.tiny), float(info.tiny) / 8]
+    edges += [float(info.eps), np.inf, -np.inf, np.nan, 3.0e-300 if dtype == np.float64 else 3.0e-40]
+    a, b = (np.array(v, dtype) for v in zip(*itertools.product(edges, repeat=2), strict=True))
+    cases = [just_below_tie] + [(a, b, alpha) for alpha in (-3.125, 0.1, 2.0, 1e-30, -0.0, float(info.max))]
+    for z, x, alpha in cases:
+        mine = minigrad.tensor(np.array(z, dtype)).add(minigrad.tensor(np.array(x, dtype)), alpha=alpha)
+        theirs = torch.tensor(np.array(z, dtype)).add(torch.tensor(np.array(x, dtype)), alpha=alpha)
+        assert_bitwise(mine.numpy(), theirs.numpy(), f"alpha={alpha}")
 
 
 # ---------------------------------------------------------------- powers of and by tensors: within a bound
