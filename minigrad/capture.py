@@ -341,6 +341,8 @@ class Recording:
             return self.copy(args[0], np.copy)
         if func is np.outer and not kwargs:
             return self.new(lambda: np.outer(*map(plain, args)), np.outer, (*args, OUT))
+        if func is np.shares_memory:  # a question about memory (in-place ops ask it), not arithmetic
+            return func(*map(plain, args), **kwargs)
         if func in (np.expand_dims, np.squeeze, np.broadcast_to, np.transpose, np.reshape):
             view = func(*map(plain, args), **kwargs)
             if not np.may_share_memory(view, plain(args[0])):
