@@ -98,8 +98,9 @@ def test_alpha_is_rounded_once_at_the_edges(dtype: type) -> None:
     info = np.finfo(dtype)
     edges = [0.0, -0.0, 1.0, -1.5, float(info.max), -float(info.max), float(info.tiny), float(info.tiny) / 8]
     edges += [float(info.eps), np.inf, -np.inf, np.nan, 3.0e-300 if dtype == np.float64 else 3.0e-40]
-    a, b = (np.array(v, dtype) for v in zip(*itertools.product(edges, repeat=2), strict=True))
-    cases = [just_below_tie] + [(a, b, alpha) for alpha in (-3.125, 0.1, 2.0, 1e-30, -0.0, float(info.max))]
+    pairs = np.array(list(itertools.product(edges, repeat=2)), dtype)
+    a, b = pairs[:, 0], pairs[:, 1]
+    cases: list[tuple[Any, Any, float]] = [just_below_tie] + [(a, b, alpha) for alpha in (-3.125, 0.1, 2.0, 1e-30, -0.0, float(info.max))]
     for z, x, alpha in cases:
         mine = minigrad.tensor(np.array(z, dtype)).add(minigrad.tensor(np.array(x, dtype)), alpha=alpha)
         theirs = torch.tensor(np.array(z, dtype)).add(torch.tensor(np.array(x, dtype)), alpha=alpha)
