@@ -98,9 +98,10 @@ def test_alpha_is_rounded_once_at_the_edges(dtype: type) -> None:
     info = np.finfo(dtype)
     edges = [0.0, -0.0, 1.0, -1.5, float(info.max), -float(info.max), float(info.tiny), float(info.tiny) / 8]
     edges += [float(info.eps), np.inf, -np.inf, np.nan, 3.0e-300 if dtype == np.float64 else 3.0e-40]
-    pairs = np.array(list(itertools.product(edges, repeat=2)), dtype)
+    pairs: Array = np.array(list(itertools.product(edges, repeat=2)), dtype)
     a, b = pairs[:, 0], pairs[:, 1]
-    cases: list[tuple[Any, Any, float]] = [just_below_tie] + [(a, b, alpha) for alpha in (-3.125, 0.1, 2.0, 1e-30, -0.0, float(info.max))]
+    alphas = (-3.125, 0.1, 2.0, 1e-30, -0.0, float(info.max))
+    cases: list[tuple[Any, Any, float]] = [just_below_tie, *[(a, b, alpha) for alpha in alphas]]
     for z, x, alpha in cases:
         mine = minigrad.tensor(np.array(z, dtype)).add(minigrad.tensor(np.array(x, dtype)), alpha=alpha)
         theirs = torch.tensor(np.array(z, dtype)).add(torch.tensor(np.array(x, dtype)), alpha=alpha)
