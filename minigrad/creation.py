@@ -31,6 +31,7 @@ def tensor(data: Any, dtype: dtype | None = None, requires_grad: bool = False) -
 
     As torch: Python floats become float32 and Python ints int64; a numpy array keeps its dtype.
     """
+    refuse_inside_recording()  # before reading `data`: capture makes numpy's arrays traced ones meanwhile
     if isinstance(data, Tensor):
         data = data._data
     if isinstance(data, np.ndarray | np.generic):
