@@ -28,7 +28,7 @@ import numpy as np
 from reference.bounds import hessian_eigenvalues
 from reference.contract import Outcome, check_contract
 from reference.diagnose import diagnose
-from reference.engines import EngineCannotStartError, EngineNotFoundError, engine_traceback, load_engine
+from reference.engines import EngineCannotStartError, EngineNotFoundError, load_engine, setup_traceback
 from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_LR, NOTEBOOK_STEPS, NOTEBOOK_TARGETS, Problem
 from reference.parity import Report, check_parity
 from reference.torch_reference import DEVICES, ReferenceUnavailableError, load_torch
@@ -143,11 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except (CannotRunError, EngineNotFoundError, EngineCannotStartError, ReferenceUnavailableError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        if args.traceback and isinstance(error, EngineCannotStartError):
-            print(error.traceback, end="", file=sys.stderr)
-        elif args.traceback and isinstance(error, EngineNotFoundError) and error.__cause__ is not None:
-            print(engine_traceback(error.__cause__), end="", file=sys.stderr)
+        frames = setup_traceback(error)
+        hint = "; --traceback shows where" if frames and not args.traceback else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
+        if frames and args.traceback:
+            print(frames, end="", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

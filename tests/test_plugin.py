@@ -154,3 +154,12 @@ def test_the_checkout_and_the_installed_plugin_register_it_once(learner_python: 
     done = run([str(learner_python), "-m", "pytest", "-p", "no:cacheprovider", "--co", "-q", "--engine", "torch"], KIT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "reference/tests/test_contract.py::test_engine_keeps_the_contract[module_attributes]" in done.stdout
+
+
+def test_an_engine_that_cannot_be_imported_stops_pytest_with_one_line(learner_python: Path, tmp_path: Path) -> None:
+    folder = learner_folder(tmp_path, "raise ValueError('no config')\n")
+    done = run([str(learner_python), *PLUGIN, "--engine", "myengine"], folder)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        "ERROR: --engine myengine: importing the engine 'myengine' raised ValueError: no config (myengine.py, line 1)"
+    )
