@@ -2,6 +2,8 @@
 
 With --engine other than minigrad, only the tests of the engine run (those taking the `engine` fixture: the
 contract and parity tests in reference/tests); the rest test minigrad itself or the kit, and skip.
+
+pytest --opinfo-full    tests/test_opinfo.py runs OpInfo samples of every size (default: up to 20,000 elements)
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how many random programs tests/test_fuzz.py runs against torch (default: its CI slice)",
     )
     parser.addoption("--fuzz-seed", type=int, default=0, help="the seed of the fuzz programs (default: 0)")
+    parser.addoption(
+        "--opinfo-full",
+        action="store_true",
+        help="tests/test_opinfo.py runs every OpInfo sample, the large ones too (default: those up to 20,000 elements)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
