@@ -283,7 +283,7 @@ class Tensor:
         if gradient is None:
             if self._data.size != 1 and self.requires_grad:  # torch's order of checks
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            grad = np.ones_like(self._data)
+            grad = np.ones(self._data.shape, self._data.dtype)  # size 1: ones_like's layout is moot, and it's slower
         else:
             if gradient.shape != self.shape:
                 raise RuntimeError(
@@ -512,7 +512,9 @@ class Tensor:
             raise RuntimeError(
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}"
             )
-        if not np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):
+        if result._data.dtype != self._data.dtype and not np.can_cast(
+            result._data.dtype, self._data.dtype, "same_kind"
+        ):
             raise RuntimeError(
                 f"result type {SCALAR_TYPE_NAMES[result._data.dtype.name]} can't be cast to the desired output type "
                 f"{SCALAR_TYPE_NAMES[self._data.dtype.name]}"
