@@ -443,7 +443,7 @@ class Sum(Function):
         # as torch, no dims (None or ()) means all of them; a 0-d tensor's dim 0 is itself
         self.dims = dims if dims and a.ndim else tuple(range(a.ndim))
         # np.add.reduce, as ndarray.sum calls it: numpy's warnings then come from here (see autograd.py)
-        return np.add.reduce(a, axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return]
+        return np.add.reduce(a, axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return, call-overload]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (expand(grad, self.shape, () if self.keepdim else self.dims),)

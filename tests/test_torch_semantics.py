@@ -461,7 +461,7 @@ def test_numpy_warnings_are_silent_at_no_cost_per_op() -> None:
     the filter alone must silence them, and every other warning is an error here, so a warning raised in
     numpy's own Python code (ndarray.sum, np.outer) would fail. The user's numpy code still warns."""
     with warnings.catch_warnings():
-        warnings.filters[:] = [minigrad.autograd.OWN_WARNINGS_IGNORED, ("error", None, Warning, None, 0)]
+        warnings.filters[:] = [minigrad.autograd.OWN_WARNINGS_IGNORED, ("error", None, Warning, None, 0)]  # type: ignore[index]
         warnings._filters_mutated()  # type: ignore[attr-defined]
         warning_prone_step()
         with pytest.raises(RuntimeWarning, match="divide by zero"):
