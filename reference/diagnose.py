@@ -46,7 +46,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from reference.engines import EngineNotFoundError, load_engine
+from reference.engines import EngineCannotStartError, EngineNotFoundError, load_engine
 from reference.values import Array
 
 Stage = Literal["forward", "backward"]
@@ -877,19 +877,19 @@ def diagnose(engine: Any, dtype: str = "float32", seed: int = 0) -> Diagnosis:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """python -m reference.diagnose --engine NAME: print the diagnosis; exit 0 when every op passes, 1 when one
-    fails, 2 when the engine can't be imported."""
+    """python -m reference.diagnose --engine SPEC: print the diagnosis; exit 0 when every op passes, 1 when one
+    fails, 2 when the engine can't be imported or started."""
     parser = argparse.ArgumentParser(
         prog="python -m reference.diagnose",
         description="Check each op the notebook's loop uses, forward and backward, on small drawn inputs.",
     )
-    parser.add_argument("--engine", default="minigrad", help="an importable module offering the contract")
+    parser.add_argument("--engine", default="minigrad", help="`module` or `module:attribute` offering the contract")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--seed", type=int, default=0, help="seed of the numpy generator drawing the inputs")
     args = parser.parse_args(argv)
     try:
         engine = load_engine(args.engine)
-    except EngineNotFoundError as error:
+    except (EngineNotFoundError, EngineCannotStartError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     diagnosis = diagnose(engine, args.dtype, args.seed)

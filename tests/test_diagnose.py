@@ -159,6 +159,9 @@ def test_cli_prints_the_diagnosis_and_exits_by_it(
     assert "yours is +grad (its sign is flipped)" in capsys.readouterr().out
     assert main(["--engine", "minigrad", "--dtype", "float64"]) == 0
     assert main(["--engine", "no_such_engine_here"]) == 2
+    (tmp_path / "raising_engine.py").write_text("raise RuntimeError('cannot start')\n")
+    assert main(["--engine", "raising_engine"]) == 2
+    assert "cannot start" in capsys.readouterr().err
 
 
 def test_only_float_dtypes() -> None:
