@@ -285,7 +285,7 @@ class Tensor:
         if gradient is None:
             if self._data.size != 1 and self.requires_grad:  # torch's order of checks
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            grad = np.ones(self._data.shape, self._data.dtype)  # size 1: ones_like's layout is moot, and it's slower
+            grad = np.ones_like(self._data)
         else:
             if gradient.shape != self.shape:
                 raise RuntimeError(
