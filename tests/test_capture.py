@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad
 from minigrad import autograd
@@ -107,6 +109,84 @@ def test_buffers_with_disjoint_lifetimes_share_memory_and_keep_the_bits() -> Non
         assert bits(*models[0].step()) == bits(*step())
     assert models[0].state() == models[1].state()
     assert step.tape.memory.arrays < len(step.tape.memory.physical)  # some buffers reused another's memory
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 9), st.integers(1, 5), st.integers(1, 4)),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_notebook_step_on_random_shapes_replays_eager_bits(
+    shape: tuple[int, int, int], dtype: minigrad.dtype, seed: int
+) -> None:
+    rows, d_in, d_out = shape
+    rng = np.random.default_rng(seed)
+    data = [rng.standard_normal(s) for s in ((rows, d_in), (rows, d_out), (d_out, d_in), (d_out,))]
+    models = []
+    for _ in range(2):
+        model = Model(dtype)
+        model.x, model.y, model.w, model.b = (
+            minigrad.tensor(array, dtype=dtype, requires_grad=i >= 2) for i, array in enumerate(data)
+        )
+        model.lr = 0.05
+        models.append(model)
+    step = minigrad.capture(models[1].step)
+    for i in range(8):
+        assert bits(*models[0].step()) == bits(*step()), f"step {i}"
+        assert models[0].state() == models[1].state(), f"step {i}"
+
+
+LOSSES: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "mean": lambda x, w, v: (x @ w).mean(),
+    "mean over a dim": lambda x, w, v: (x @ w).mean(dim=0).sum(),
+    "sum over a dim, kept": lambda x, w, v: ((x @ w).sum(dim=1, keepdim=True) * 2.0).sum(),
+    "integer powers": lambda x, w, v: ((x @ w) ** 3).sum() + ((x @ w) ** 2).sum() + ((x @ w + 9.0) ** -2).sum(),
+    "a float power": lambda x, w, v: ((x @ w) * (x @ w) + 1.0).pow(0.5).sum(),
+    "number / tensor": lambda x, w, v: (1.0 / (x @ w + 10.0)).sum(),
+    "number - tensor, -tensor": lambda x, w, v: (-(3.0 - x @ w)).sum(),
+    "tensor / tensor, broadcast": lambda x, w, v: ((x @ w) / (v + 5.0)).sum(),
+    "transpose": lambda x, w, v: (x @ w).transpose(0, 1).sum(),
+    ".T": lambda x, w, v: ((x @ w).T * 2).sum(),
+    "matrix @ vector": lambda x, w, v: minigrad.sum(x @ (w @ v)),
+    "vector @ vector": lambda x, w, v: v @ v + minigrad.sum(x @ w),
+    "vector @ matrix": lambda x, w, v: minigrad.sum(v @ w.t()) + minigrad.sum(x @ w),
+    "a tensor used twice": lambda x, w, v: ((x @ w) * (x @ w)).sum() + minigrad.sum(x @ w) * v.sum(),
+}
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_every_op_replays_eager_bits(loss: str, dtype: minigrad.dtype) -> None:
+    """Each op, forward and backward, in a step that trains two leaves: 6 steps eager and captured."""
+    compute = LOSSES[loss]
+
+    def leaves() -> list[minigrad.Tensor]:
+        rng = np.random.default_rng(0)
+        x = minigrad.tensor(rng.standard_normal((4, 3)), dtype=dtype)
+        w = minigrad.tensor(rng.standard_normal((3, 2)), dtype=dtype, requires_grad=True)
+        v = minigrad.tensor(rng.standard_normal(2), dtype=dtype, requires_grad=True)
+        return [x, w, v]
+
+    def step_of(tensors: list[minigrad.Tensor]) -> Callable[[], minigrad.Tensor]:
+        def step() -> minigrad.Tensor:
+            total = compute(*tensors)
+            total.backward()
+            with minigrad.no_grad():
+                for leaf in tensors[1:]:
+                    if leaf.grad is not None:
+                        leaf -= leaf.grad * 0.01
+                        leaf.grad.zero_()
+            return total
+
+        return step
+
+    eager, captured = leaves(), leaves()
+    eager_step, captured_step = step_of(eager), minigrad.capture(step_of(captured))
+    for i in range(6):
+        assert bits(eager_step()) == bits(captured_step()), f"step {i}"
+        assert bits(*eager) == bits(*captured), f"step {i}"
+    assert captured_step.recordings == 2
 
 
 # ---------------------------------------------------------------- the tape
