@@ -170,7 +170,7 @@ def test_every_op_replays_eager_bits(loss: str, dtype: minigrad.dtype) -> None:
 
     def step_of(tensors: list[minigrad.Tensor]) -> Callable[[], minigrad.Tensor]:
         def step() -> minigrad.Tensor:
-            total = compute(*tensors)
+            total: minigrad.Tensor = compute(*tensors)
             total.backward()
             with minigrad.no_grad():
                 for leaf in tensors[1:]:
