@@ -120,11 +120,22 @@ class TracedArray(np.ndarray):
             raise recording.reading("indexing to a value")
         return item
 
-    def _read(self, *args: Any, **kwargs: Any) -> Any:
-        raise (recording.reading("item(), tolist(), bool(), float(), printing...") if recording else AssertionError)
 
-    item = tolist = tobytes = __bool__ = __float__ = __int__ = __index__ = __complex__ = __iter__ = _read
-    __repr__ = __str__ = _read
+def refusing(name: str) -> Callable[..., Any]:
+    """An ndarray method that hands values to Python, refused while recording."""
+    method = getattr(np.ndarray, name)
+
+    def read(self: TracedArray, *args: Any, **kwargs: Any) -> Any:
+        if recording is not None:
+            raise recording.reading(f"{name.strip('_')}()")
+        return method(self, *args, **kwargs)
+
+    return read
+
+
+for _name in ("item", "tolist", "tobytes", "__bool__", "__float__", "__int__", "__index__", "__iter__", "__repr__",
+              "__str__"):  # fmt: skip
+    setattr(TracedArray, _name, refusing(_name))
 
 
 def plain(x: Any) -> Any:
@@ -713,6 +724,11 @@ def record(step: Callable[[], Any]) -> tuple[Tape, Any]:
             result = step()
     except CaptureError:
         undo(current, adopted, counters)
+        raise
+    except BaseException:  # the step's own error, as eager would raise it: leave no traced grads behind
+        for entry in adopted.values():
+            if entry.tensor.grad is not None:
+                entry.tensor.grad._data = plain(entry.tensor.grad._data)
         raise
     finally:
         for entry in adopted.values():

@@ -474,6 +474,20 @@ def test_a_graph_built_outside_the_step_is_refused() -> None:
     refused(step, "graph built outside the step", model)
 
 
+def test_the_steps_own_error_propagates_as_eager_and_leaves_plain_tensors() -> None:
+    model = Model(minigrad.float32)
+
+    @minigrad.capture
+    def failing() -> None:
+        minigrad.sum(model.x @ model.w.t()).backward()
+        raise ValueError("the step's own bug")
+
+    with pytest.raises(ValueError, match="own bug"):
+        failing()
+    assert type(model.w.grad._data) is np.ndarray and type(model.w._data) is np.ndarray
+    assert model.w.grad.sum().item() != 0  # backward ran, as eagerly
+
+
 def test_version_counters_advance_as_eager() -> None:
     """A graph built outside that saved w sees the replay's in-place update, as it sees eager's."""
     model = Model(minigrad.float32)
