@@ -380,7 +380,7 @@ class Recording:
         return self.constant(made) if not isinstance(a, np.ndarray) else made
 
 
-ORIGINAL_ASARRAY, ORIGINAL_ARRAY, ORIGINAL_EXPAND = np.asarray, np.array, ops.expand
+ORIGINAL_ASARRAY, ORIGINAL_ARRAY = np.asarray, np.array
 
 
 @contextlib.contextmanager
@@ -389,14 +389,16 @@ def standing_in(current: Recording) -> Iterator[None]:
     made from a traced one: numpy's asarray and array, and ops.expand (numpy's ndarray constructor, which it
     uses, can't make a subclass)."""
     global recording
+    saved = np.asarray, np.array, ops.expand
+    expand = ops.expand
     recording = current
     np.asarray, np.array = current.asarray, current.array  # type: ignore[assignment]
-    ops.expand = lambda *args: ORIGINAL_EXPAND(*args).view(TracedArray)
+    ops.expand = lambda *args: expand(*args).view(TracedArray)
     try:
         yield
     finally:
         recording = None
-        np.asarray, np.array, ops.expand = ORIGINAL_ASARRAY, ORIGINAL_ARRAY, ORIGINAL_EXPAND
+        np.asarray, np.array, ops.expand = saved
 
 
 def refuse_inside_recording() -> None:
