@@ -20,6 +20,7 @@ import minigrad
 from minigrad import autograd
 from minigrad.capture import CaptureError, CaptureWarning, Tape
 from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_LR, NOTEBOOK_TARGETS, Problem, train
+from reference.parity import check_parity
 
 DTYPES = [minigrad.float32, minigrad.float64]
 
@@ -525,3 +526,13 @@ def test_the_example_prints_the_notebook_tape_and_agrees_bit_for_bit() -> None:
     assert "matmul(inputs[5, 3], w[3, 2] view, out=%0[5, 2])" in done.stdout
     assert "900 steps: eager and captured agree bit for bit at every step" in done.stdout
     assert "captured" in done.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lock_step_parity_of_the_captured_step_has_eager_worst_ratios(dtype: str) -> None:
+    pytest.importorskip("torch")
+    problem = Problem.notebook(steps=300)
+    eager = check_parity(minigrad, problem, dtype, "lockstep")
+    captured = check_parity(minigrad, problem, dtype, "lockstep", capture=True)
+    assert captured.passed, captured.verdict()
+    assert captured.engine.worst() == eager.engine.worst()
