@@ -143,6 +143,14 @@ def plain(x: Any) -> Any:
     return x.view(np.ndarray) if isinstance(x, TracedArray) else x
 
 
+def same_bits(a: Array, b: Array) -> bool:
+    """Whether two arrays of one dtype and layout hold the same bits (-0.0 is not 0.0, and a NaN is itself)."""
+    as_integers = f"u{a.itemsize}" if a.itemsize in (1, 2, 4, 8) else None
+    if as_integers is None or not a.ndim:
+        return a.tobytes() == b.tobytes()
+    return bool(np.array_equal(a.view(as_integers), b.view(as_integers)))
+
+
 def bounds(array: Array) -> tuple[int, int]:
     """The lowest and one past the highest address of an array's elements."""
     low = high = array.__array_interface__["data"][0]
@@ -323,7 +331,7 @@ class Recording:
         )
         self.calls.append(recorded)
         function(*map(plain, args), **{k: plain(v) for k, v in kwargs.items()})
-        if result.tobytes() != buffer.tobytes():
+        if not same_bits(result, buffer):
             raise CaptureError(f"capture: {recorded} gives other bits than the op's own call; it can't be replayed")
         return buffer.view(TracedArray)
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import minigrad
 from minigrad import autograd
-from minigrad.capture import CaptureError, CaptureWarning, Tape
+from minigrad.capture import CaptureError, CaptureWarning, Tape, same_bits
 from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_LR, NOTEBOOK_TARGETS, Problem, train
 from reference.parity import check_parity
 
@@ -82,6 +82,15 @@ def test_900_replayed_steps_give_eager_bits(dtype: minigrad.dtype, zero_first: b
     assert step.recordings == 2, step.why_recorded  # grads absent, then present: two paths through eager
     assert step.why_recorded == ["self.w's .grad and .grad's array changed"]
     assert loss.item() < 2  # it trained
+
+
+def test_each_recorded_call_is_checked_bit_for_bit_against_the_ops_own() -> None:
+    """Recording runs each call as the op wrote it and as the tape holds it (out=), and compares bits: -0.0 and
+    0.0 differ, which == would miss; a NaN equals itself."""
+    zeros = np.array([0.0, np.nan], np.float32)
+    assert same_bits(zeros, zeros.copy()) and not same_bits(zeros, -zeros)
+    assert np.array_equal(zeros[:1], -zeros[:1])  # == calls them equal: the reason to compare bits
+    assert same_bits(np.float64(2) * np.ones(()), np.full((), 2.0))
 
 
 def test_replay_returns_the_same_tensors_updated_in_place() -> None:
