@@ -42,7 +42,8 @@ What capture can't see, and how it refuses. A recording holds numpy calls, not P
 reading a tensor's values (`.item()`, `.tolist()`, `bool()`, printing), creating a tensor (`minigrad.tensor`,
 `zeros`, `randn`, `from_numpy`), or using one the step reaches in a way the guards don't follow raises
 `CaptureError` while recording; so does keeping a tensor the step computed anywhere but in its return value.
-Python side effects (printing, appending to a list) happen only while recording.
+Python side effects (printing, appending to a list) happen only while recording. Numbers the step reads
+from deeper than DEEPEST attributes or items, or from containers longer than MOST_ITEMS, are not guarded.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ SCALARS = (int, float, complex, str, bytes, type(None))
 LIBRARIES = ("numpy", "minigrad", "builtins")  # their functions' names aren't followed (they read no user tensors)
 MOST_ITEMS = 64  # containers longer than this are guarded by identity only
 DEEPEST = 4  # how many attributes or items deep the search for names goes
+MOST_SLOTS = 4096  # and how many places it looks at in all
 
 
 class CaptureError(RuntimeError):
@@ -500,6 +502,8 @@ def reachable(step: Callable[[], Any]) -> list[tuple[Slot, Any]]:
         following = []
         for thing, name in level:
             for slot, value in places(thing, name):
+                if len(found) == MOST_SLOTS:
+                    return found
                 found.append((slot, value))
                 if id(value) not in seen and not isinstance(value, (*SCALARS, Tensor, np.ndarray)):
                     seen.add(id(value))

@@ -372,6 +372,31 @@ def test_a_function_the_step_calls_is_guarded() -> None:
     assert step.why_recorded[-1] == "predict is another object"
 
 
+def test_a_number_deeper_than_the_search_is_not_guarded_and_reset_records_again() -> None:
+    """The stated limit (README): the guards follow names 4 levels down. Deeper, a change is not seen."""
+    model = Model(minigrad.float32)
+    deep = {"a": {"b": {"c": {"lr": 1e-5}}}}  # deep['a']['b']['c']['lr'] is 5 levels below the step
+
+    @minigrad.capture
+    def step() -> minigrad.Tensor:
+        loss = minigrad.sum(model.x @ model.w.t())
+        loss.backward()
+        with minigrad.no_grad():
+            model.w -= model.w.grad * deep["a"]["b"]["c"]["lr"]
+            model.w.grad.zero_()
+        return loss
+
+    step(), step()
+    deep["a"]["b"]["c"]["lr"] = 0.0
+    before = model.w._data.copy()
+    step()
+    assert not np.array_equal(model.w._data, before)  # the replay still used 1e-5
+    step.reset()
+    before = model.w._data.copy()
+    step()
+    assert np.array_equal(model.w._data, before)  # recorded again: lr 0 now
+
+
 def test_recording_on_every_call_warns() -> None:
     model = Model(minigrad.float32)
     calls = types.SimpleNamespace(count=0)
