@@ -201,19 +201,24 @@ def captured_engine() -> Engine:
 
 
 def recording_cost(problem: Problem) -> tuple[float, int]:
-    """The time of the captured step's two recordings (µs), and tracemalloc's peak while recording (data included)."""
+    """The time of the captured step's two recordings (µs, the median of 5 runs), and tracemalloc's peak while
+    recording (data included), from a run of its own (tracemalloc slows every allocation: it is off while timing)."""
     import minigrad
 
-    gc.collect()
-    tracemalloc.start()
-    try:
+    def record(traced: bool) -> tuple[float, int]:
         x, y, w0, b0 = make_data(problem)
         w, b = (minigrad.tensor(p, requires_grad=True) for p in (w0, b0))
         step = captured_step(minigrad, minigrad.from_numpy(x), minigrad.from_numpy(y), w, b, problem.lr)
         start = time.perf_counter()
         step(), step()
-        elapsed = (time.perf_counter() - start) * 1e6
-        peak = tracemalloc.get_traced_memory()[1]
+        return (time.perf_counter() - start) * 1e6, tracemalloc.get_traced_memory()[1] if traced else 0
+
+    gc.collect()
+    elapsed = statistics.median(record(traced=False)[0] for _ in range(5))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _, peak = record(traced=True)
     finally:
         tracemalloc.stop()
     return elapsed, peak
