@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from reference.notebook import Replayed, compare_printed, replay
+from reference.torch_reference import TORCH_CPU_WHEELS
 
 NOTES = {
     20: "randn replaced by the weights the notebook printed (4 decimals): later numbers differ from the "
@@ -56,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--torch", action="store_true", help="run the same cells with torch and compare")
     args = parser.parse_args(argv)
+    if args.torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            parser.exit(2, f"error: --torch needs torch: pip install torch --index-url {TORCH_CPU_WHEELS}\n")
     namespace: dict[str, object] = {"__name__": "__notebook__"}
     torch_cells = replay("torch") if args.torch else None
     differing = []

@@ -7,11 +7,12 @@ graph nodes, the backward pass), creation.py (factories), _printing.py (torch's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec
 
 # autograd first: tensor.py and ops.py build on it (see the import at the end of autograd.py).
 from minigrad import autograd
-from minigrad.autograd import enable_grad, is_grad_enabled, no_grad
+from minigrad.autograd import Scalar, enable_grad, is_grad_enabled, no_grad
 from minigrad.capture import CaptureError, capture
 from minigrad.creation import (
     Generator,
@@ -24,27 +25,51 @@ from minigrad.creation import (
     zeros,
     zeros_like,
 )
-from minigrad.tensor import Size, Tensor, dtype, float32, float64, int64
+from minigrad.tensor import OPERANDS, ArgumentTypeError, Size, Tensor, dtype, float32, float64, int64
 
 float = float32  # noqa: A001 - torch's alias
 double = float64
 long = int64
 
 
-def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return input.sum(dim, keepdim)
+P = ParamSpec("P")
 
 
-def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-    return input.mean(dim, keepdim)
+def function_form(method: Callable[Concatenate[Tensor, P], Tensor], numbers: bool = False) -> Callable[..., Tensor]:
+    """`minigrad.add(input, other)` from `Tensor.add(self, other)`: the same code, `input` as `self`. `numbers`:
+    the input may be a Python number (torch.add(2, t)). torch counts a function's arguments from `input`,
+    a method's after `self`: an argument's position in a TypeError moves on by one."""
+
+    def function(input: Tensor | Scalar, *args: P.args, **kwargs: P.kwargs) -> Tensor:
+        if not isinstance(input, Tensor) and not (numbers and isinstance(input, OPERANDS)):
+            raise ArgumentTypeError(method.__name__, "input", 1, "Tensor", input)
+        try:
+            return method(input, *args, **kwargs)  # type: ignore[arg-type]
+        except ArgumentTypeError as error:
+            if error.position is not None:
+                error.position += 1
+            raise
+
+    function.__name__ = function.__qualname__ = method.__name__
+    function.__doc__ = method.__doc__
+    return function
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:
-    return input.matmul(other)
-
-
-def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    return input.mm(mat2)
+add = function_form(Tensor.add, numbers=True)
+sub = function_form(Tensor.sub, numbers=True)
+mul = function_form(Tensor.mul, numbers=True)
+div = function_form(Tensor.div, numbers=True)
+pow = function_form(Tensor.pow, numbers=True)  # noqa: A001 - torch's name
+neg = function_form(Tensor.neg)
+clone = function_form(Tensor.clone)
+matmul = function_form(Tensor.matmul)
+mm = function_form(Tensor.mm)
+mv = function_form(Tensor.mv)
+dot = function_form(Tensor.dot)
+t = function_form(Tensor.t)
+transpose = function_form(Tensor.transpose)
+sum = function_form(Tensor.sum)  # noqa: A001 - torch's name
+mean = function_form(Tensor.mean)
 
 
 __all__ = [
@@ -52,8 +77,12 @@ __all__ = [
     "Generator",
     "Size",
     "Tensor",
+    "add",
     "autograd",
     "capture",
+    "clone",
+    "div",
+    "dot",
     "double",
     "dtype",
     "enable_grad",
@@ -68,12 +97,19 @@ __all__ = [
     "matmul",
     "mean",
     "mm",
+    "mul",
+    "mv",
+    "neg",
     "no_grad",
     "ones",
     "ones_like",
+    "pow",
     "randn",
+    "sub",
     "sum",
+    "t",
     "tensor",
+    "transpose",
     "zeros",
     "zeros_like",
 ]

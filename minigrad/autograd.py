@@ -33,6 +33,11 @@ class _GradMode:
 
     enabled: ClassVar[bool]
 
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        # A bare `@no_grad` (no parentheses) passes the function here: decorate it, as torch does.
+        mode = super().__new__(cls)
+        return mode if func is None else mode(func)
+
     def __enter__(self) -> None:
         global _grad_enabled
         self._previous = _grad_enabled

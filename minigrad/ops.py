@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from minigrad._fma import fused_multiply_add
 from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar
 
 Operand = Array | Scalar
@@ -35,15 +36,31 @@ def result_dtype(a: Operand, b: Operand) -> np.dtype[Any]:
 def promote(a: Operand, b: Operand) -> tuple[Operand, Operand]:
     """Cast both operands to `result_dtype`; the common cases need no cast and return at once."""
     if isinstance(a, np.ndarray) and (
-        (isinstance(b, np.ndarray) and a.dtype == b.dtype) or (a.dtype.kind == "f" and not isinstance(b, np.ndarray))
+        a.dtype == b.dtype
+        if isinstance(b, np.ndarray)
+        else a.dtype.kind == "f" and (type(b) is float or (type(b) is int and -EXACT_INT <= b <= EXACT_INT))
     ):
         return a, b  # same dtype, or a float array with a Python number, which numpy (NEP 50) keeps in a's dtype
     dtype = result_dtype(a, b)
     return cast(a, dtype), cast(b, dtype)
 
 
+EXACT_INT = 2**53  # a Python int up to this converts to float64 exactly, so numpy then rounds it once, as torch
+
+
 def cast(x: Operand, dtype: np.dtype[Any]) -> Operand:
-    return x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else dtype.type(x)
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype, copy=False)
+    converted: Operand = (int_scalar(x) if isinstance(x, int) else np.float64(x)).astype(dtype)
+    return converted
+
+
+def int_scalar(x: int) -> np.integer[Any]:
+    """A Python int as torch converts it: int64, else uint64 (an int64 tensor then wraps it), else an error."""
+    if not -(2**63) <= x < 2**64:
+        raise OverflowError("int too big to convert" if x > 0 else "can't convert negative int to unsigned")
+    converted: np.integer[Any] = np.int64(x) if x < 2**63 else np.uint64(x)
+    return converted
 
 
 def layout(x: Operand) -> Layout:
@@ -84,7 +101,7 @@ def normalize_dims(dim: int | tuple[int, ...] | list[int], ndim: int) -> tuple[i
     for d in dims:
         if not -rank <= d < rank:
             raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {d})")
-    return tuple(d % rank for d in dims) if ndim else ()
+    return tuple(d % rank for d in dims)
 
 
 # ---------------------------------------------------------------- elementwise, two operands
@@ -144,17 +161,65 @@ class Sub(BinaryOp):
 
 
 class Rsub(BinaryOp):
-    """`number - tensor`: torch records it as an op of its own, whose one input is the tensor (the number
-    is a parameter: `Rsub.apply(tensor, b=number)`), so its grad_fn has one edge, as torch's."""
+    """`a.__rsub__(b)` for a tensor b: b - a, recorded with the edges in that order (a, b), as torch."""
 
-    grad_fn_name = "RsubBackward1"
+    grad_fn_name = "RsubBackward0"
     saved_attributes = ALPHA
 
     def compute(self, a: Any, b: Any) -> Any:
         return b - a
 
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        return (-grad if self.needs_input_grad[0] else None), (grad if self.needs_input_grad[1] else None)
+
+
+class RsubNumber(Rsub):
+    """`number - tensor`: torch records it as an op of its own, whose one input is the tensor (the number
+    is a parameter: `RsubNumber.apply(tensor, b=number)`), so its grad_fn has one edge, as torch's."""
+
+    grad_fn_name = "RsubBackward1"
+
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (-grad,)  # same shape and dtype as the tensor: a number neither broadcasts nor widens a float
+
+
+class AddScaled(Add):
+    """`a + alpha * b` (torch's `alpha=`), rounded once: torch's kernel computes it with a fused
+    multiply-add. `b`'s gradient is grad * alpha (derivatives.yaml: maybe_multiply(grad, alpha))."""
+
+    __slots__ = ("alpha",)
+    grad_fn_name = "AddBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"alpha": lambda node: node.alpha}
+
+    def forward(self, a: Operand, b: Operand, alpha: Scalar = 1) -> Array:
+        self.alpha = alpha
+        return super().forward(a, b)
+
+    def compute(self, a: Any, b: Any) -> Any:
+        dtype, alpha = a.dtype, self.alpha  # promote() made `a` an array or numpy scalar of the result's dtype
+        if isinstance(alpha, bool):
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+        if dtype.kind != "f":
+            if isinstance(alpha, float):
+                raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+            return a + b * dtype.type(alpha)  # integers: exact, wrapping as torch's
+        if dtype == np.float32 and np.isfinite(alpha) and abs(alpha) > np.finfo(np.float32).max:
+            raise RuntimeError("value cannot be converted to type float without overflow")
+        return fused_multiply_add(np.asarray(b, dtype), dtype.type(alpha), np.asarray(a))
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        grad_a, grad_b = super().gradients(grad)
+        return grad_a, (None if grad_b is None else grad_b * grad.dtype.type(self.alpha))
+
+
+class SubScaled(AddScaled):
+    """`a - alpha * b`: torch computes it as `a + (-alpha) * b`."""
+
+    grad_fn_name = "SubBackward0"
+    saved_attributes: ClassVar[SavedAttributes] = {"alpha": lambda node: -node.alpha}
+
+    def forward(self, a: Operand, b: Operand, alpha: Scalar = 1) -> Array:
+        return super().forward(a, b, alpha if isinstance(alpha, bool) else -alpha)
 
 
 class Mul(BinaryOp):
@@ -240,6 +305,78 @@ def power(a: Array, exponent: Scalar) -> Array:
     return np.asarray(a**exponent)
 
 
+def elementwise_power(base: Any, exponent: Any) -> Array:
+    """`base ** exponent` element by element (torch's pow kernel for two tensors: pow for floats, always;
+    for integers, a negative exponent gives 0, or +-1 for a base of +-1, where numpy would raise)."""
+    if np.result_type(base).kind == "f":
+        return np.asarray(np.power(base, exponent))
+    negative = exponent < 0
+    result = np.power(base, np.where(negative, 0, exponent))
+    if np.any(negative):
+        odd = (exponent % 2 == 1) & (base == -1)
+        result = np.where(negative, np.where(base == 1, 1, np.where(odd, -1, np.where(base == -1, 1, 0))), result)
+    return np.asarray(result, dtype=np.result_type(base))
+
+
+class PowTensor(BinaryOp):
+    """`a ** b` for a tensor exponent. Backward is derivatives.yaml's pow_backward_self and
+    pow_backward_exponent, term for term: grad * (b * a ** (b - 1)) (0 where b == 0), and
+    grad * (result * log(a)) (0 where a == 0 and b >= 0)."""
+
+    grad_fn_name = "PowBackward1"
+    saved_names = ("self", "exponent", "result")
+
+    def compute(self, a: Any, b: Any) -> Any:
+        result = elementwise_power(a, b)
+        self.save_for_backward(a, b, result)
+        return result
+
+    def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
+        a, b, result = self.saved_values
+        zero = grad.dtype.type(0)
+        grad_a = np.where(b == 0, zero, grad * (b * elementwise_power(a, b - 1))) if self.needs_input_grad[0] else None
+        grad_b = grad * np.where((a == 0) & (b >= 0), zero, result * np.log(a)) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class PowOfNumber(Function):
+    """`number ** tensor`: the number is a parameter (`PowOfNumber.apply(exponent, base=number)`), so the
+    grad_fn has one edge, as torch's. Backward: grad * (result * log(base)) (0 where base == 0 and the
+    exponent >= 0)."""
+
+    __slots__ = ("base",)
+    grad_fn_name = "PowBackward2"
+    saved_names = ("exponent", "result")
+    saved_attributes: ClassVar[SavedAttributes] = {"self": lambda node: node.base}
+
+    def forward(self, exponent: Array, base: Scalar) -> Array:
+        self.base = base
+        base_cast, exponent_cast = promote(base, exponent)
+        # torch: 1 ** x is 1, whatever x
+        result = np.ones_like(exponent_cast) if base == 1 else elementwise_power(base_cast, exponent_cast)
+        self.save_for_backward(exponent_cast, result)
+        return result
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        exponent, result = self.saved_values
+        log_base = grad.dtype.type(np.log(np.float64(self.base)))  # torch: the log of the number, in double
+        if self.base == 0:
+            return (grad * np.where(exponent >= 0, grad.dtype.type(0), result * log_base),)
+        return (grad * (result * log_base),)
+
+
+class Clone(Function):
+    """A copy that stays in the graph: its gradient passes straight through."""
+
+    grad_fn_name = "CloneBackward0"
+
+    def forward(self, a: Array) -> Array:
+        return np.array(a)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        return (grad,)
+
+
 class Zero(Function):
     """`t.zero_()` on a tensor in the graph: no gradient flows back through the zeroed values."""
 
@@ -285,7 +422,8 @@ class Sum(Function):
         if len(set(dims)) < len(dims):
             duplicate = next(d for d in dims if dims.count(d) > 1)
             raise RuntimeError(f"dim {duplicate} appears multiple times in the list of dims")
-        self.dims = dims or tuple(range(a.ndim))  # as torch, no dims (None or ()) means all of them
+        # as torch, no dims (None or ()) means all of them; a 0-d tensor's dim 0 is itself
+        self.dims = dims if dims and a.ndim else tuple(range(a.ndim))
         return np.asarray(a.sum(axis=self.dims, keepdims=keepdim))
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
@@ -350,8 +488,8 @@ class Transpose(Function):
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
         axes = list(range(a.ndim))
+        d0, d1 = normalize_dims((dim0, dim1), a.ndim)
         if a.ndim:
-            d0, d1 = normalize_dims((dim0, dim1), a.ndim)
             axes[d0], axes[d1] = axes[d1], axes[d0]
         self.axes = tuple(axes)
         view: Array = a.transpose(self.axes)
@@ -444,7 +582,9 @@ class Mv(Function):
             raise RuntimeError(
                 f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})"
             )
-        check_same_dtype(a, v)
+        if a.dtype != v.dtype:  # torch computes mv as addmv(out, a, v), out of v's dtype, and names all three
+            vec, mat = SCALAR_TYPE_NAMES[v.dtype.name], SCALAR_TYPE_NAMES[a.dtype.name]
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got {vec}, {mat}, and {vec}")
         self.save_for_backward(a if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
         return a @ v
 
@@ -460,12 +600,16 @@ class Dot(Function):
     saved_names = ("self", "tensor")
 
     def forward(self, u: Array, v: Array) -> Array:
+        if u.dtype != v.dtype:  # torch checks dtypes before sizes here (mm and mv: sizes first)
+            raise RuntimeError(
+                "dot : expected both vectors to have same dtype, but found "
+                f"{SCALAR_TYPE_NAMES[u.dtype.name]} and {SCALAR_TYPE_NAMES[v.dtype.name]}"
+            )
         if u.shape != v.shape:
             raise RuntimeError(
                 f"inconsistent tensor size, expected tensor [{u.shape[0]}] and src [{v.shape[0]}] to have the same "
                 f"number of elements, but got {u.shape[0]} and {v.shape[0]} elements respectively"
             )
-        check_same_dtype(u, v)
         self.save_for_backward(u if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
         return np.asarray(u @ v)
 
@@ -475,7 +619,7 @@ class Dot(Function):
 
 
 def check_same_dtype(a: Array, b: Array) -> None:
-    """matmul does not promote. (torch words this differently for mv and dot; we use mm's words for all.)"""
+    """mm does not promote (nor do mv and dot, each with its own words)."""
     if a.dtype != b.dtype:
         raise RuntimeError(
             "expected m1 and m2 to have the same dtype, but got: "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, ParamSpec
 
 import numpy as np
 
@@ -47,6 +47,21 @@ VIEW_MADE_WITHOUT_GRAD = (
     "you want the inplace to be tracked)."
 )
 INT_REQUIRES_GRAD = "only Tensors of floating point dtype can require gradients"
+P = ParamSpec("P")
+
+
+def in_place(method: Callable[Concatenate[Tensor, P], Tensor]) -> Callable[Concatenate[Tensor, P], Tensor]:
+    """`Tensor.add_` from `Tensor.add`: the result computed out of place, then written into the tensor."""
+
+    def method_(self: Tensor, /, *args: P.args, **kwargs: P.kwargs) -> Tensor:
+        try:
+            return self._in_place(method, *args, **kwargs)
+        except ArgumentTypeError as error:
+            error.function += "_"
+            raise
+
+    method_.__name__ = method_.__qualname__ = method.__name__ + "_"
+    return method_
 
 
 class Tensor:
@@ -73,7 +88,12 @@ class Tensor:
         return Size(self._data.shape)
 
     def size(self, dim: int | None = None) -> Size | int:
-        return self.shape if dim is None else self._data.shape[ops.normalize_dims(dim, self.ndim)[0]]
+        if dim is None:
+            return self.shape
+        if not self.ndim:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        size: int = self._data.shape[ops.normalize_dims(dim, self.ndim)[0]]
+        return size
 
     @property
     def dtype(self) -> dtype:
@@ -166,6 +186,14 @@ class Tensor:
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None) -> None:
         """Backpropagate from this tensor: every leaf that requires grad gets d(self)/d(leaf) added to `.grad`."""
+        if gradient is not None and not isinstance(gradient, Tensor):  # torch also takes a sequence of one
+            gradients = tuple(gradient)  # a number raises "'float' object is not iterable", as in torch
+            for g in gradients:
+                if not isinstance(g, Tensor | None):
+                    raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
+            if not gradients:
+                raise RuntimeError("got 1 tensors and 0 gradients")
+            gradient = gradients[0]
         if gradient is None:
             if self._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -200,55 +228,138 @@ class Tensor:
             self.grad._version_counter[0] += 1
 
     # ------------------------------------------------------------ arithmetic
-    def __add__(self, other: Tensor | Scalar) -> Tensor:
-        return ops.Add.apply(self, other)
+    # Each op is one method under torch's name; `minigrad.add(a, b)` and the rest are these same methods
+    # (__init__.py), and `add_` and the rest their in-place forms (`in_place`). The operators call the ops
+    # directly; given what is neither a tensor nor a number they return NotImplemented, so that Python raises
+    # its own TypeError ("unsupported operand type(s) for +"), as torch's do.
+    def add(self, other: Tensor | Scalar, *, alpha: Scalar = 1) -> Tensor:
+        other = argument(other, "add", "other", 1)
+        if type(alpha) is int and alpha == 1:
+            return ops.Add.apply(self, other)
+        return ops.AddScaled.apply(self, other, alpha=number(alpha, "add", "alpha"))
 
-    def __radd__(self, other: Scalar) -> Tensor:
-        return ops.Add.apply(self, other)  # torch's edge order: the tensor first
+    def sub(self, other: Tensor | Scalar, *, alpha: Scalar = 1) -> Tensor:
+        other = argument(other, "sub", "other", 1)
+        if type(alpha) is int and alpha == 1:
+            return ops.Sub.apply(self, other)
+        return ops.SubScaled.apply(self, other, alpha=number(alpha, "sub", "alpha"))
+
+    def mul(self, other: Tensor | Scalar) -> Tensor:
+        return ops.Mul.apply(self, argument(other, "mul", "other", 1))
+
+    def div(self, other: Tensor | Scalar) -> Tensor:
+        return ops.Div.apply(self, argument(other, "div", "other", 1))
+
+    def neg(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def pow(self, exponent: Tensor | Scalar) -> Tensor:
+        exponent = argument(exponent, "pow", "exponent", 1)
+        if not isinstance(self, Tensor):  # number ** tensor, or minigrad.pow(number, tensor)
+            return ops.PowOfNumber.apply(exponent, base=self)  # PowBackward2
+        if isinstance(exponent, Tensor):
+            return ops.PowTensor.apply(self, exponent)  # PowBackward1
+        if isinstance(exponent, int):
+            ops.int_scalar(exponent)  # torch's OverflowError for an int beyond 64 bits
+        return ops.Pow.apply(self, exponent=exponent)  # PowBackward0
+
+    def clone(self) -> Tensor:
+        return ops.Clone.apply(self)
+
+    def __add__(self, other: Tensor | Scalar) -> Tensor:
+        return ops.Add.apply(self, other) if isinstance(other, OPERANDS) else self._numpy_scalar("__add__", other)
+
+    def __radd__(self, other: Tensor | Scalar) -> Tensor:
+        # torch's edge order: self first
+        return ops.Add.apply(self, other) if isinstance(other, OPERANDS) else self._numpy_scalar("__radd__", other)
 
     def __sub__(self, other: Tensor | Scalar) -> Tensor:
-        return ops.Sub.apply(self, other)
+        return ops.Sub.apply(self, other) if isinstance(other, OPERANDS) else self._numpy_scalar("__sub__", other)
 
-    def __rsub__(self, other: Scalar) -> Tensor:
-        return ops.Rsub.apply(self, b=other)
+    def __rsub__(self, other: Tensor | Scalar) -> Tensor:
+        if isinstance(other, Tensor):
+            return ops.Rsub.apply(self, other)  # RsubBackward0, edges (self, other)
+        if isinstance(other, OPERANDS):
+            return ops.RsubNumber.apply(self, b=other)  # RsubBackward1, one edge
+        return self._numpy_scalar("__rsub__", other)
 
     def __mul__(self, other: Tensor | Scalar) -> Tensor:
-        return ops.Mul.apply(self, other)
+        return ops.Mul.apply(self, other) if isinstance(other, OPERANDS) else self._numpy_scalar("__mul__", other)
 
-    def __rmul__(self, other: Scalar) -> Tensor:
-        return ops.Mul.apply(self, other)  # torch's edge order: the tensor first
+    def __rmul__(self, other: Tensor | Scalar) -> Tensor:
+        # torch's edge order: self first
+        return ops.Mul.apply(self, other) if isinstance(other, OPERANDS) else self._numpy_scalar("__rmul__", other)
 
     def __truediv__(self, other: Tensor | Scalar) -> Tensor:
-        return ops.Div.apply(self, other)
+        return ops.Div.apply(self, other) if isinstance(other, OPERANDS) else self._numpy_scalar("__truediv__", other)
 
-    def __rtruediv__(self, other: Scalar) -> Tensor:
-        return ops.Reciprocal.apply(self) * other  # as torch records it: MulBackward0 over ReciprocalBackward0
+    def __rtruediv__(self, other: Tensor | Scalar) -> Tensor:
+        if isinstance(other, OPERANDS):  # as torch records it: MulBackward0 over ReciprocalBackward0
+            return ops.Mul.apply(ops.Reciprocal.apply(self), other)
+        return self._numpy_scalar("__rtruediv__", other)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
-    def __pow__(self, exponent: Scalar) -> Tensor:
-        if not isinstance(exponent, int | float):
-            return NotImplemented
-        return ops.Pow.apply(self, exponent=exponent)
+    def __pow__(self, exponent: Tensor | Scalar) -> Tensor:
+        return self.pow(exponent) if isinstance(exponent, OPERANDS) else self._numpy_scalar("__pow__", exponent)
 
-    def pow(self, exponent: Scalar) -> Tensor:
-        return self**exponent
+    def __rpow__(self, base: Tensor | Scalar) -> Tensor:
+        if isinstance(base, OPERANDS):
+            return Tensor.pow(base, self)  # type: ignore[arg-type]
+        return self._numpy_scalar("__rpow__", base)
+
+    def _numpy_scalar(self, operator: str, other: object) -> Tensor:
+        """An operator given something other than a tensor or a Python number: a numpy scalar stands for
+        its Python number (torch takes it so), a numpy array for a constant tensor (in torch, numpy takes
+        over and hands back a tensor); for anything else, NotImplemented."""
+        method: Callable[[Tensor | Scalar], Tensor] = getattr(self, operator)
+        if isinstance(other, np.integer | np.floating | np.bool_):
+            return method(other.item())
+        if isinstance(other, np.ndarray) and other.dtype in DTYPES:
+            return method(Tensor(other))
+        return NotImplemented  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ in place
+    add_ = in_place(add)
+    sub_ = in_place(sub)
+    mul_ = in_place(mul)
+    div_ = in_place(div)
+    neg_ = in_place(neg)
+    pow_ = in_place(pow)  # noqa: A003 - the method above
+
+    # The in-place operators, as the others, return NotImplemented for what is not a number or a tensor.
+    # `-=` is the notebook's update step: they call the op itself, past the methods' argument handling.
+    def __ipow__(self, exponent: Tensor | Scalar) -> Tensor:
+        return self.pow_(exponent) if isinstance(exponent, OPERANDS) else self._numpy_scalar("__ipow__", exponent)
+
     def __iadd__(self, other: Tensor | Scalar) -> Tensor:
-        return self._in_place(ops.Add, other)
+        return (
+            self._in_place(ops.Add.apply, other)
+            if isinstance(other, OPERANDS)
+            else self._numpy_scalar("__iadd__", other)
+        )
 
     def __isub__(self, other: Tensor | Scalar) -> Tensor:
-        return self._in_place(ops.Sub, other)
+        return (
+            self._in_place(ops.Sub.apply, other)
+            if isinstance(other, OPERANDS)
+            else self._numpy_scalar("__isub__", other)
+        )
 
     def __imul__(self, other: Tensor | Scalar) -> Tensor:
-        return self._in_place(ops.Mul, other)
+        return (
+            self._in_place(ops.Mul.apply, other)
+            if isinstance(other, OPERANDS)
+            else self._numpy_scalar("__imul__", other)
+        )
 
     def __itruediv__(self, other: Tensor | Scalar) -> Tensor:
-        return self._in_place(ops.Div, other)
-
-    add_, sub_, mul_, div_ = __iadd__, __isub__, __imul__, __itruediv__
+        return (
+            self._in_place(ops.Div.apply, other)
+            if isinstance(other, OPERANDS)
+            else self._numpy_scalar("__itruediv__", other)
+        )
 
     def zero_(self) -> Tensor:
         self._check_in_place()
@@ -272,11 +383,11 @@ class Tensor:
             # torch rewrites the base's graph here (CopySlices); minigrad keeps to what the notebook needs.
             raise NotImplementedError("minigrad does not support in-place ops on a view of a tensor that requires grad")
 
-    def _in_place(self, op: type[ops.BinaryOp], other: Tensor | Scalar) -> Tensor:
-        """`self op= other`: computed as `self op other` (recorded in the graph when grad mode is on),
+    def _in_place(self, method: Callable[..., Tensor], *args: Any, **kwargs: Any) -> Tensor:
+        """`self.add_(other)`: computed as `self.add(other)` (recorded in the graph when grad mode is on),
         checked, then written into this tensor's own array, so views and `.grad` stay attached."""
         self._check_in_place()
-        result = op.apply(self, other)
+        result = method(self, *args, **kwargs)
         if result._data.shape != self._data.shape:
             raise RuntimeError(
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}"
@@ -319,6 +430,8 @@ class Tensor:
     # ------------------------------------------------------------ matrix products
     def matmul(self, other: Tensor) -> Tensor:
         """torch.matmul for 1-D and 2-D operands, recorded in the graph as torch records each case."""
+        if not isinstance(other, Tensor):
+            raise ArgumentTypeError("matmul", "other", 1, "Tensor", other)
         match self.ndim, other.ndim:
             case 2, 2:
                 return ops.Mm.apply(self, other)
@@ -333,11 +446,73 @@ class Tensor:
                 raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a}D and {b}D")
         raise NotImplementedError(f"minigrad's matmul takes 1-D and 2-D tensors, not {self.ndim}-D and {other.ndim}-D")
 
-    __matmul__ = matmul
+    def __matmul__(self, other: Tensor) -> Tensor:
+        return self.matmul(other) if isinstance(other, Tensor) else NotImplemented
 
-    def mm(self, other: Tensor) -> Tensor:
+    def __rmatmul__(self, other: Tensor) -> Tensor:
+        return other.matmul(self) if isinstance(other, Tensor) else NotImplemented
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        mat2 = tensor_argument(mat2, "mm", "mat2")
         if self.ndim != 2:
             raise RuntimeError("self must be a matrix")
-        if other.ndim != 2:
+        if mat2.ndim != 2:
             raise RuntimeError("mat2 must be a matrix")
-        return ops.Mm.apply(self, other)
+        return ops.Mm.apply(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        vec = tensor_argument(vec, "mv", "vec")
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.ndim}, {vec.ndim}")
+        return ops.Mv.apply(self, vec)
+
+    def dot(self, tensor: Tensor) -> Tensor:
+        tensor = tensor_argument(tensor, "dot", "tensor")
+        if self.ndim != 1 or tensor.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {tensor.ndim}D tensors")
+        return ops.Dot.apply(self, tensor)
+
+
+OPERANDS = (Tensor, int, float)  # what the operators take as they are (bool is an int)
+
+
+class ArgumentTypeError(TypeError):
+    """torch's TypeError for an argument of the wrong type. Its message is made when shown, so that the
+    function form (`minigrad.add`, whose arguments count from `input`) and the in-place form (`add_`) can
+    restate it in their own terms."""
+
+    def __init__(self, function: str, name: str, position: int | None, expected: str, value: object) -> None:
+        super().__init__()
+        self.function, self.name, self.position, self.expected = function, name, position, expected
+        self.got = type(value).__name__
+
+    def __str__(self) -> str:
+        where = "" if self.position is None else f" (position {self.position})"
+        return f"{self.function}(): argument '{self.name}'{where} must be {self.expected}, not {self.got}"
+
+
+def argument(value: object, function: str, name: str, position: int) -> Tensor | Scalar:
+    """A tensor-or-number argument as torch's argument parser takes it: a numpy scalar becomes its Python
+    number, and anything else that is not a tensor or a number is refused."""
+    if isinstance(value, OPERANDS):
+        return value
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        number: Scalar = value.item()
+        return number
+    raise ArgumentTypeError(function, name, position, "Tensor", value)
+
+
+def tensor_argument(value: object, function: str, name: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise ArgumentTypeError(function, name, 1, "Tensor", value)
+    return value
+
+
+def number(value: object, function: str, name: str) -> Scalar:
+    """A keyword-only number argument (`alpha=`)."""
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        scalar: Scalar = value.item()
+        return scalar
+    raise ArgumentTypeError(function, name, None, "Number", value)

@@ -1,44 +1,68 @@
 """python -m reference: check that an engine trains like torch on the notebook, step by step.
 
     python -m reference --engine minigrad --device cpu --dtype float32 --steps 900 --mode lockstep
-    python -m reference --engine minigrad --sweep 200      # 200 random problems instead of the notebook
+    python -m reference --engine myadapter:engine --sweep 200   # 200 random problems instead of the notebook
 
 Prints the contract checks, a per-step table (each engine's loss, the engine's worst error/bound for each
-quantity, the reference's worst), and a verdict; with --sweep, a line per problem that fails and a summary.
-Progress shows on stderr when it is a terminal. Exit code 0 when everything passes, 1 when something
-fails, 2 when the check cannot run (no such engine, no GPU, no torch).
+quantity, the reference's worst), the engine's values beside the reference's where it first fails, and a
+verdict; with --sweep, a line per problem that fails and a summary. Exit codes: 0 everything passes, 1 the
+engine fails, 2 the check cannot run (no such engine, an engine that cannot import or start, no torch, no GPU,
+a bad option, a problem that diverges for torch too), 130 interrupted (a sweep prints what it finished).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import math
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
+from reference.bounds import hessian_eigenvalues
 from reference.contract import Outcome, check_contract
-from reference.engines import EngineNotFoundError, load_engine
-from reference.loop import NOTEBOOK_LR, NOTEBOOK_STEPS, EngineError, Problem
+from reference.engines import EngineCannotStartError, EngineNotFoundError, engine_traceback, load_engine
+from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_LR, NOTEBOOK_STEPS, NOTEBOOK_TARGETS, Problem
 from reference.parity import Report, check_parity
 from reference.torch_reference import DEVICES, ReferenceUnavailableError, load_torch
 
+# Each problem of a sweep runs 1 to SWEEP_STEPS steps (uniformly drawn): 200 problems take about a minute on
+# two cores (README, "Verify your own engine").
+SWEEP_STEPS = 100
+SWEEP_SPACE = "1-64 samples, 1-16 inputs, 1-8 outputs, scales 1e-3..1e3, lr up to 1/λ_max"
+
+
+class CannotRunError(Exception):
+    """The check cannot run as asked: exit 2 with this one line."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m reference",
         description="Train an engine and torch on the notebook's data and check every step against its "
         "rounding-error bound.",
     )
-    parser.add_argument("--engine", default="minigrad", help="an importable module offering the contract")
+    parser.add_argument(
+        "--engine", default="minigrad", help="an importable module offering the contract, or module:attribute"
+    )
     parser.add_argument("--device", choices=DEVICES, default="cpu", help="where the torch reference runs")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--steps", type=positive, default=NOTEBOOK_STEPS)
-    parser.add_argument("--lr", type=float, default=NOTEBOOK_LR)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the numpy generator drawing w0 and b0")
+    parser.add_argument(
+        "--steps", type=at_least(1), help=f"steps (default: {NOTEBOOK_STEPS}; with --sweep, at most {SWEEP_STEPS})"
+    )
+    parser.add_argument("--lr", type=float, default=NOTEBOOK_LR, help="the notebook's learning rate")
+    parser.add_argument("--seed", type=at_least(0), default=0, help="seeds w0 and b0 (and a sweep's problems)")
     parser.add_argument(
         "--mode",
         choices=("lockstep", "free"),
@@ -51,68 +75,131 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="run the engine's step through engine.capture (minigrad.capture): recorded once, then replayed",
     )
-    parser.add_argument("--every", type=positive, help="print every N-th step (default: about ten rows)")
+    parser.add_argument("--every", type=at_least(1), help="print every N-th step (default: about ten rows)")
     parser.add_argument("--plot", metavar="FILE", help="write the loss curves and error/bound per step (matplotlib)")
     parser.add_argument(
         "--sweep",
-        type=positive,
+        type=at_least(1),
         metavar="N",
-        help="check N random problems (1-64 samples, 1-16 inputs, 1-8 outputs, scales 1e-3..1e3, up to --steps "
-        "steps, lr up to 1/λ_max; seeded by --seed) instead of the notebook",
+        help=f"check N random problems ({SWEEP_SPACE}) instead of the notebook",
     )
+    parser.add_argument("--traceback", action="store_true", help="show the engine's tracebacks in full")
     args = parser.parse_args(argv)
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
-        parser.error("--plot needs matplotlib: pip install matplotlib")
+    if args.plot:
+        try:
+            args.plot = plot_path(args.plot)
+        except CannotRunError as error:
+            parser.error(str(error))
     return args
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def at_least(minimum: int) -> Any:
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+
+    return integer
+
+
+def plot_path(text: str) -> Path:
+    """The file --plot will write, checked before the run: a folder gets parity.png in it."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise CannotRunError("--plot needs matplotlib: pip install matplotlib")
+    path = Path(text)
+    if path.is_dir():
+        path = path / "parity.png"
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise CannotRunError(f"--plot {text}: name a file ending .png, .pdf or .svg (or a folder)")
+    if not path.parent.is_dir():
+        raise CannotRunError(f"--plot {text}: there is no folder {path.parent}")
+    if not os.access(path.parent, os.W_OK):
+        raise CannotRunError(f"--plot {text}: cannot write in {path.parent}")
+    return path
+
+
+def check_notebook_lr(lr: float, dtype: str) -> None:
+    """Gradient descent on the notebook converges only for 0 < lr < 2/λ_max: beyond, torch diverges too, and
+    a divergence says nothing of the engine."""
+    top = float(hessian_eigenvalues(NOTEBOOK_INPUTS.astype(dtype), NOTEBOOK_TARGETS.shape[1]).max())
+    if not (math.isfinite(lr) and 0 < lr < 2 / top):
+        raise CannotRunError(
+            f"--lr {lr:g}: gradient descent on the notebook converges only for 0 < lr < 2/λ_max = {2 / top:.3g} "
+            f"(λ_max = {top:.3g}, the loss's largest curvature); the notebook uses {NOTEBOOK_LR:g}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        engine = load_engine(args.engine)
-        load_torch(args.device)
-    except (EngineNotFoundError, ReferenceUnavailableError) as error:
+        return run(args)
+    except (CannotRunError, EngineNotFoundError, EngineCannotStartError, ReferenceUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
+        if args.traceback and isinstance(error, EngineCannotStartError):
+            print(error.traceback, end="", file=sys.stderr)
+        elif args.traceback and isinstance(error, EngineNotFoundError) and error.__cause__ is not None:
+            print(engine_traceback(error.__cause__), end="", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.sweep is None:
+        check_notebook_lr(args.lr, args.dtype)
+    engine = load_engine(args.engine)
+    load_torch(args.device)
     if args.capture and not callable(getattr(engine, "capture", None)):
-        print(f"error: --capture needs {args.engine}.capture(step) (as minigrad.capture)", file=sys.stderr)
-        return 2
-    print(
-        f"{args.engine} against the torch reference on {args.device}: the notebook's data, {args.dtype}, "
-        f"{args.mode}, {args.steps} steps, lr {args.lr:g}, w0 and b0 from seed {args.seed}\n"
-    )
-    outcomes = check_contract(engine)
-    print(contract_summary(outcomes))
-    contract_failures = [outcome for outcome in outcomes if outcome.problem and not outcome.skipped]
-    progress = Progress()
+        raise CannotRunError(f"--capture needs {args.engine}.capture(step) (as minigrad.capture)")
     if args.sweep:
-        return sweep(engine, args, progress) or int(bool(contract_failures))
-    problem = Problem.notebook(seed=args.seed, lr=args.lr, steps=args.steps)
+        steps = args.steps or SWEEP_STEPS
+        print(
+            f"{args.engine} against the torch reference on {args.device}: {args.sweep} random problems "
+            f"({SWEEP_SPACE}), 1 to {steps} steps each, {args.dtype}, {args.mode}, seed {args.seed}\n"
+        )
+    else:
+        print(
+            f"{args.engine} against the torch reference on {args.device}: the notebook's data, {args.dtype}, "
+            f"{args.mode}, {args.steps or NOTEBOOK_STEPS} steps, lr {args.lr:g}, w0 and b0 from seed {args.seed}\n"
+        )
+    outcomes = check_contract(engine)
+    print(contract_summary(outcomes, args.traceback))
+    failed = [outcome for outcome in outcomes if outcome.failed]
+    if any(outcome.check.gate for outcome in failed):  # a missing name or a wrong type: nothing else can run
+        print(f"FAIL: {args.engine} breaks the contract: {failed[0].check.name}")
+        return 1
+    if args.sweep:
+        return sweep(engine, args, failed)
+    problem = Problem.notebook(seed=args.seed, lr=args.lr, steps=args.steps or NOTEBOOK_STEPS)
+    progress = Progress()
     report = check_parity(
         engine, problem, args.dtype, args.mode, args.device, name=args.engine, progress=progress, capture=args.capture
     )
     progress.clear()
     print("\nafter the losses: the largest |error|/bound over the elements of each quantity (pass: <= 1)")
-    print(report.table(args.every or default_every(args.steps)))
-    for failure in report.failures:
-        if isinstance(failure, EngineError):
-            print(f"\n{failure.traceback}", end="")
+    print(report.table(args.every or default_every(problem.steps)))
+    at_failure = report.at_failure()
+    if at_failure:
+        print(f"\n{at_failure}")
     if args.plot:
         plot(report, args.plot)
-    print(verdict(report, contract_failures))
-    return 0 if report.passed and not contract_failures else 1
+    print(verdict(args.engine, report, failed))
+    if report.reference_failed:
+        return 2
+    return 0 if report.passed and not failed else 1
 
 
 class Progress:
-    """A one-line counter on stderr, redrawn at most ten times a second; silent when stderr is not a terminal
-    (a log, CI), so only a person waiting sees it."""
+    """A one-line counter on stderr, redrawn at most ten times a second, when stderr is a terminal (a person
+    waits); `milestone` lines show everywhere (a sweep's every 10%, in a log or CI too)."""
 
     def __init__(self) -> None:
         self.shown = sys.stderr.isatty()
@@ -125,40 +212,84 @@ class Progress:
             sys.stderr.write(f"\r\033[K{task}: {done}/{total}")
             sys.stderr.flush()
 
+    def milestone(self, line: str) -> None:
+        self.clear()
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
     def clear(self) -> None:
         if self.shown:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
 
 
-def sweep(engine: object, args: argparse.Namespace, progress: Progress) -> int:
-    """Check `args.sweep` random problems; print each failure and a summary. Returns the exit code."""
-    rng = np.random.default_rng(args.seed)
-    worst, failed = (0.0, "", 0), 0
-    for index in range(1, args.sweep + 1):
-        shape = (int(rng.integers(1, 65)), int(rng.integers(1, 17)), int(rng.integers(1, 9)))
-        scales = (float(10 ** rng.uniform(-3, 3)), float(10 ** rng.uniform(-3, 3)))
-        steps = int(rng.integers(1, args.steps + 1))
-        problem = Problem.drawn(
-            shape, scales, rng.uniform(0, 10), rng.uniform(0.01, 1), int(rng.integers(2**32)), steps, args.dtype
-        )
-        progress(f"problem {index}/{args.sweep}", 0, 1)
-        report = check_parity(
-            engine, problem, args.dtype, args.mode, args.device, name=args.engine, capture=args.capture
-        )
-        described = f"problem {index}: {shape[0]}×{shape[1]} -> {shape[2]}, {steps} steps, lr {problem.lr:.3g}"
-        ratio, quantity, step = report.engine.worst()
-        worst = max(worst, (ratio, f"{described}, {quantity} at step {step}", index))
-        if not report.passed:
-            failed += 1
-            progress.clear()
-            print(f"FAIL {described}: {report.verdict()}")
-    progress.clear()
-    print(
-        f"{args.sweep - failed} of {args.sweep} random problems pass ({args.dtype}, {args.mode}); worst "
-        f"error/bound {worst[0]:.3g} ({worst[1]})"
+def drawn_problem(rng: np.random.Generator, max_steps: int, dtype: str) -> Problem:
+    shape = (int(rng.integers(1, 65)), int(rng.integers(1, 17)), int(rng.integers(1, 9)))
+    scales = (float(10 ** rng.uniform(-3, 3)), float(10 ** rng.uniform(-3, 3)))
+    steps = int(rng.integers(1, max_steps + 1))
+    return Problem.drawn(
+        shape, scales, rng.uniform(0, 10), rng.uniform(0.01, 1), int(rng.integers(2**32)), steps, dtype
     )
-    return 1 if failed else 0
+
+
+def sweep(engine: object, args: argparse.Namespace, contract_failures: list[Outcome]) -> int:
+    """Check `args.sweep` random problems; print each failure, a line per 10% on stderr, and a summary (also
+    on Ctrl-C, of the problems finished). Returns the exit code."""
+    rng = np.random.default_rng(args.seed)
+    progress, started = Progress(), time.monotonic()
+    worst, failed, done = (0.0, "no problem finished"), 0, 0
+    with interruptible() as interrupted:
+        for index in range(1, args.sweep + 1):
+            problem = drawn_problem(rng, args.steps or SWEEP_STEPS, args.dtype)
+            progress(f"problem {index} of {args.sweep} ({failed} failed so far)", index - 1, args.sweep)
+            report = check_parity(
+                engine, problem, args.dtype, args.mode, args.device, name=args.engine, capture=args.capture
+            )
+            (samples, inputs), outputs = problem.inputs.shape, problem.outputs
+            described = f"problem {index}: {samples}×{inputs} -> {outputs}, {problem.steps} steps, lr {problem.lr:.3g}"
+            ratio, quantity, step = report.engine.worst()
+            worst = max(worst, (ratio, f"{described}, {quantity} at step {step}"))
+            if not report.passed:
+                failed += 1
+                progress.clear()
+                print(f"FAIL {described}: {report.verdict().removeprefix('FAIL: ')}", flush=True)
+            done = index
+            if done * 10 // args.sweep > (done - 1) * 10 // args.sweep:
+                progress.milestone(
+                    f"sweep: {done} of {args.sweep} problems checked, {done - failed} pass, {failed} fail; worst "
+                    f"error/bound {worst[0]:.3g}; {time.monotonic() - started:.0f} s"
+                )
+    progress.clear()
+    interrupted_after = f"interrupted after {done} of {args.sweep} problems: " if interrupted.value else ""
+    print(
+        f"{interrupted_after}{done - failed} of {done} random problems pass ({args.dtype}, {args.mode}, "
+        f"{time.monotonic() - started:.0f} s); worst error/bound {worst[0]:.3g} ({worst[1]})"
+    )
+    if contract_failures:
+        print(f"FAIL: {args.engine} breaks the contract: {contract_failures[0].check.name}{more(contract_failures)}")
+    elif failed:
+        print(f"FAIL: {failed} of {done} random problems fail")
+    if interrupted.value:
+        return 130
+    return 1 if failed or contract_failures else 0
+
+
+class Flag:
+    value = False
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[Flag]:
+    """Ctrl-C ends the block quietly; the flag says it did."""
+    flag = Flag()
+    try:
+        yield flag
+    except KeyboardInterrupt:
+        flag.value = True
+
+
+def more(items: list[Any]) -> str:
+    return f" (and {len(items) - 1} more)" if len(items) > 1 else ""
 
 
 def default_every(steps: int) -> int:
@@ -166,49 +297,74 @@ def default_every(steps: int) -> int:
     return int(10 ** math.floor(math.log10(steps)))
 
 
-def contract_summary(outcomes: list[Outcome]) -> str:
+def contract_summary(outcomes: list[Outcome], tracebacks: bool = False) -> str:
     passed = sum(outcome.problem is None for outcome in outcomes)
     skipped = sum(outcome.skipped for outcome in outcomes)
     optional = f", {skipped} optional skipped" if skipped else ""
     lines = [f"contract: {passed} of {len(outcomes)} checks pass{optional}"]
+    if outcomes and outcomes[-1].check.gate and outcomes[-1].failed:
+        lines[0] = f"contract: {outcomes[-1].check.name} fails, so the rest is not run"
     for outcome in outcomes:
         if outcome.problem:
             status = "skipped" if outcome.skipped else "FAILS"
             lines.append(f"  {status}: {outcome.check.name}: {outcome.problem}")
+            if tracebacks and outcome.traceback:
+                lines.append(outcome.traceback.rstrip())
     return "\n".join(lines)
 
 
-def verdict(report: Report, contract_failures: list[Outcome]) -> str:
-    if not contract_failures:
+def verdict(name: str, report: Report, contract_failures: list[Outcome]) -> str:
+    """One line. The loop's failure comes first when there is one: it is concrete (a step, a value)."""
+    if not contract_failures or report.reference_failed:
         return report.verdict()
-    broken = " | ".join(outcome.check.name for outcome in contract_failures)
-    loop = report.verdict().removeprefix("FAIL: ") if report.failures else "the notebook's loop itself passes"
-    return f"FAIL: {len(contract_failures)} contract check(s) fail ({broken}); {loop}"
+    broken = f"{name} breaks the contract: {contract_failures[0].check.name}{more(contract_failures)}"
+    if report.failures:
+        return f"{report.verdict()}; and {broken.removeprefix(name + ' ')}"
+    return f"FAIL: {broken}; the notebook's loop itself passes"
 
 
-def plot(report: Report, path: str) -> None:
+def plot(report: Report, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    failure = report.engine.first_failure(report.reference)
     figure, (losses, ratios) = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
     for run, label, style in ((report.engine, report.engine.name, "-"), (report.reference, "torch (reference)", "--")):
         losses.plot(run.trace.values.loss, style, label=label)
+    if failure is None:
+        outcome = "PASS (the curves coincide)"
+    else:
+        outcome = f"FAIL at step {failure.step}"
+        for axes in (losses, ratios):
+            axes.axvline(failure.step, color="red", linewidth=1.5)
+        what = getattr(failure, "where", failure.quantity)
+        ratios.annotate(
+            f" step {failure.step}: {what} fails",
+            (failure.step, 1),
+            color="red",
+            fontsize="small",
+            xycoords=("data", "data"),
+        )
     losses.set(
         yscale="log",
         ylabel="loss (log scale)",
-        title=f"Loss per step: {report.engine.name} and torch, {report.dtype}, {report.mode} (the curves coincide)",
+        title=f"{outcome}: loss per step, {report.engine.name} and torch, {report.dtype}, {report.mode}",
     )
+    losses.title.set_color("red" if failure else "black")
     losses.legend()
     for quantity, comparison in report.engine.comparisons.items():
-        ratios.plot(comparison.worst, label=quantity, linewidth=0.8)
+        # inf (NaN or overflow) drawn at the top, where it failed, rather than dropped
+        shown = np.minimum(comparison.worst, 1e6)
+        ratios.plot(shown, label=quantity, linewidth=0.8)
     ratios.axhline(1, color="black", linestyle="--", linewidth=1)
     ratios.text(0, 1.15, "the bound: a ratio above 1 fails", fontsize="small")
+    # symlog: linear below 1e-3, so a ratio of exactly 0 (an exact result, common in float64) shows at 0
+    ratios.set_yscale("symlog", linthresh=1e-3)
     ratios.set(
-        yscale="log",
         xlabel="step",
-        ylabel="worst |error| / bound (log scale)",
+        ylabel="worst |error| / bound (symlog: 0 shown)",
         title=f"{report.engine.name}: worst error/bound per step and quantity, against the float64 recomputation",
     )
     ratios.legend(ncol=4, fontsize="small")
@@ -217,5 +373,17 @@ def plot(report: Report, path: str) -> None:
     print(f"wrote {path}")
 
 
+def entry_point() -> int:
+    """main(), quiet when the reader of stdout goes away (`| head`)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush fails silently too
+        return 0
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry_point())

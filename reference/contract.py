@@ -35,13 +35,13 @@ an engine that lacks one gets that check skipped, never failed.
 from __future__ import annotations
 
 import inspect
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from reference.engines import START_ERRORS, EngineCannotStartError, engine_traceback, last_line, type_name
 from reference.values import Array
 
 MODULE_ATTRIBUTES = ("float32", "float64", "tensor", "no_grad", "sum")
@@ -70,46 +70,97 @@ class Check:
     name: str
     run: Callable[[Any], None]  # raises ContractBrokenError (or anything) when the engine breaks the promise
     optional: bool = False
+    # A gate: a missing name or a wrong type. When one fails, nothing after it can say anything useful (every
+    # later check, and the loop, would fail of the same cause), so nothing after it runs.
+    gate: bool = False
 
 
 @dataclass(frozen=True)
 class Outcome:
     check: Check
-    problem: str | None  # None: passed
+    problem: str | None  # None: passed; else one line (or a few) saying what is wrong
     skipped: bool = False
+    traceback: str | None = None  # when the engine raised: its own frames, for --traceback and pytest
+
+    @property
+    def failed(self) -> bool:
+        return self.problem is not None and not self.skipped
 
 
 CHECKS: list[Check] = []
 
 
-def check(name: str, optional: bool = False) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+def check(
+    name: str, optional: bool = False, gate: bool = False
+) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
     def register(run: Callable[[Any], None]) -> Callable[[Any], None]:
-        CHECKS.append(Check(name, run, optional))
+        CHECKS.append(Check(name, run, optional, gate))
         return run
 
     return register
 
 
 def run_check(engine: Any, contract_check: Check) -> Outcome:
+    """One check's outcome. An engine that cannot start (EngineCannotStartError) is not an outcome: it
+    propagates, as the check cannot run at all."""
     try:
         contract_check.run(engine)
     except OptionalOpMissingError as missing:
         return Outcome(contract_check, str(missing), skipped=True)
     except ContractBrokenError as broken:
         return Outcome(contract_check, str(broken))
-    except Exception:
-        return Outcome(contract_check, traceback.format_exc(limit=-3).strip())
+    except START_ERRORS as error:
+        raise EngineCannotStartError(
+            f"the engine cannot start: {last_line(error)} (a problem of its setup, not of the contract)", error
+        ) from error
+    except Exception as error:
+        return Outcome(contract_check, f"raised {last_line(error)}", traceback=engine_traceback(error))
     return Outcome(contract_check, None)
 
 
 def check_contract(engine: Any) -> list[Outcome]:
-    """Every check, run on `engine`: what it offers of the contract and whether it keeps the semantics."""
-    return [run_check(engine, contract_check) for contract_check in CHECKS]
+    """Every check, run on `engine`, in order, up to the first gate that fails (the checks after it are not
+    run, and not listed): what it offers of the contract and whether it keeps the semantics."""
+    outcomes = []
+    for contract_check in CHECKS:
+        outcome = run_check(engine, contract_check)
+        outcomes.append(outcome)
+        if contract_check.gate and outcome.failed:
+            break
+    return outcomes
+
+
+def needed_by(contract_check: Check | None) -> list[Check]:
+    """The checks that must pass for `contract_check` to say anything (the gates before it), or for the
+    parity loop (None: every check that isn't optional)."""
+    if contract_check is None:
+        return [other for other in CHECKS if not other.optional]
+    return [other for other in CHECKS[: CHECKS.index(contract_check)] if other.gate]
 
 
 # ---------------------------------------------------------------- helpers
 def values(tensor: Any) -> Array:
     return np.asarray(tensor.detach().numpy())
+
+
+def is_tensor(value: Any) -> bool:
+    """Duck-typed: a value with every name the contract asks of a tensor (a numpy array has none of `t`,
+    `detach`, `backward`, `zero_`)."""
+    return all(hasattr(value, name) for name in TENSOR_ATTRIBUTES)
+
+
+def require_tensor(value: Any, what: str) -> None:
+    require(is_tensor(value), f"{what} must be one of your engine's tensors, got {type_name(value)}")
+
+
+def created(engine: Any, expression: str, **kwargs: Any) -> Any:
+    """engine.tensor([[1.0, 2.0]], **kwargs), or a one-line failure naming the call that raised."""
+    try:
+        return engine.tensor([[1.0, 2.0]], **kwargs)
+    except START_ERRORS:
+        raise
+    except Exception as error:
+        raise ContractBrokenError(f"{expression} raised {last_line(error)}") from error
 
 
 def expect(tensor: Any, expected: Any, what: str) -> None:
@@ -128,19 +179,47 @@ def constant(engine: Any, data: Any) -> Any:
 
 
 # ---------------------------------------------------------------- what an engine offers
-@check("module attributes: float32, float64, tensor, no_grad, sum")
+@check("module attributes: float32, float64, tensor, no_grad, sum", gate=True)
 def module_attributes(engine: Any) -> None:
     missing = [name for name in MODULE_ATTRIBUTES if not hasattr(engine, name)]
-    require(not missing, f"the engine module has no {', '.join(missing)}")
+    require(not missing, f"the engine has no {', '.join(missing)}")
 
 
-@check("tensor attributes and methods")
+@check("tensor attributes and methods", gate=True)
 def tensor_attributes(engine: Any) -> None:
-    tensor = leaf(engine, [[1.0, 2.0]])
+    # The plainest call first, so an engine whose tensor() takes no dtype or requires_grad still gets the
+    # list of what its tensors lack.
+    tensor = created(engine, "tensor([[1.0, 2.0]])")
     missing = [name for name in TENSOR_ATTRIBUTES if not hasattr(tensor, name)]
-    require(not missing, f"a tensor has no {', '.join(missing)}")
-    require(tensor.requires_grad is True, "tensor(..., requires_grad=True).requires_grad is not True")
-    require(tensor.grad is None, "a new tensor's grad is not None")
+    require(not missing, f"a tensor ({type_name(tensor)}) has no {', '.join(missing)}")
+    created(engine, "tensor([[1.0, 2.0]], dtype=float32)", dtype=engine.float32)
+    grad_leaf = created(engine, "tensor(..., requires_grad=True)", dtype=engine.float32, requires_grad=True)
+    require(
+        grad_leaf.requires_grad is True,
+        f"tensor(..., requires_grad=True).requires_grad is {grad_leaf.requires_grad!r}, expected True",
+    )
+    require(grad_leaf.grad is None, f"a new tensor's grad is {type_name(grad_leaf.grad)}, expected None")
+
+
+@check("results are the engine's tensors: ops, sums, t(), detach(), .grad", gate=True)
+def results_are_tensors(engine: Any) -> None:
+    w, x = leaf(engine, [[1.0, -2.0]]), constant(engine, [[3.0, 4.0], [5.0, 6.0]])
+    results = {
+        "x @ w.t()": lambda: x @ w.t(),
+        "x + w": lambda: x + w,
+        "x - w": lambda: x - w,
+        "x * w": lambda: x * w,
+        "x / w": lambda: x / w,
+        "2 + x, 2 - x, 2 * x, 2 / x": lambda: 2 / (2 * (2 - (2 + x))),
+        "x.t()": x.t,
+        "x.sum()": x.sum,
+        "engine.sum(x)": lambda: engine.sum(x),
+        "w.detach()": w.detach,
+    }
+    for expression, compute in results.items():
+        require_tensor(compute(), expression)
+    engine.sum(x @ w.t()).backward()
+    require_tensor(w.grad, "w.grad after a backward")
 
 
 @check("tensor(): nested lists or numpy arrays, in the dtype asked for")
@@ -150,7 +229,7 @@ def tensor_creation(engine: Any) -> None:
             tensor = engine.tensor(data, dtype=getattr(engine, dtype_name))
             require(tuple(tensor.shape) == (2, 3), f"shape {tuple(tensor.shape)}, expected (2, 3)")
             require(tensor.dtype == getattr(engine, dtype_name), f"dtype {tensor.dtype}, expected {dtype_name}")
-            require(tensor.requires_grad is False, "requires_grad defaults to True")
+            require(tensor.requires_grad is False, f"requires_grad defaults to {tensor.requires_grad!r}, not False")
             require(values(tensor).dtype == np.dtype(dtype_name), f"numpy() gives {values(tensor).dtype}")
             expect(tensor, data, f"tensor({type(data).__name__}, dtype={dtype_name})")
 
@@ -162,7 +241,8 @@ def reading_values(engine: Any) -> None:
     expect(tensor.t(), [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]], "t()")
     require(tensor.sum().item() == 21.0, f"sum().item() is {tensor.sum().item()}, expected 21.0")
     require(engine.sum(tensor).item() == 21.0, f"engine.sum(t).item() is {engine.sum(tensor).item()}, expected 21.0")
-    require(leaf(engine, [1.0]).detach().requires_grad is False, "detach() gives a tensor that requires grad")
+    detached = leaf(engine, [1.0]).detach().requires_grad
+    require(detached is False, f"detach() gives a tensor whose requires_grad is {detached!r}, not False")
 
 
 @check("@ + - * / between tensors and with a Python number on either side")
@@ -229,8 +309,12 @@ def no_grad_records_nothing(engine: Any) -> None:
     w = leaf(engine, [1.0, 2.0])
     with engine.no_grad():
         for expression, result in {"w * 2": w * 2, "w - w": w - w, "engine.sum(w)": engine.sum(w)}.items():
-            require(result.requires_grad is False, f"{expression} under no_grad() requires grad")
-    require((w * 2).requires_grad is True, "w * 2 after the no_grad() block doesn't require grad")
+            require(
+                result.requires_grad is False,
+                f"{expression} under no_grad(): requires_grad is {result.requires_grad!r}",
+            )
+    after = (w * 2).requires_grad
+    require(after is True, f"w * 2 after the no_grad() block: requires_grad is {after!r}, not True")
 
 
 @check("a tensor used twice (d * d) gets both contributions")
@@ -260,7 +344,7 @@ def in_place_update_keeps_leaf(engine: Any) -> None:
         w -= w.grad * 0.5
     require(w is before, "w -= ... gave a new object")
     expect(w, [0.0, 1.0], "w after w -= w.grad * 0.5")
-    require(w.requires_grad is True, "w no longer requires grad after the update")
+    require(w.requires_grad is True, f"w.requires_grad is {w.requires_grad!r} after the update, not True")
     w.grad.zero_()
     engine.sum(w * 3.0).backward()
     expect(w.grad, [3.0, 3.0], "w.grad from a backward after the update")

@@ -8,13 +8,13 @@ trajectory) and lock-step (`sync` hands the engine the reference's parameters be
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from reference.engines import engine_traceback
 from reference.values import QUANTITIES, Array, StepValues
 
 # The notebook's data: (temperature, rainfall, humidity) -> (apples, oranges), its learning rate and its steps.
@@ -115,7 +115,9 @@ class EngineError:
     traceback: str
 
     def summary(self) -> str:
+        """One line: the exception's last line, cut to fit a terminal (the traceback is self.traceback)."""
         last_line = self.traceback.strip().splitlines()[-1]
+        last_line = last_line if len(last_line) <= 80 else last_line[:79] + "…"
         return f"{self.engine} raised at step {self.step} ({self.quantity}): {last_line}"
 
 
@@ -240,7 +242,7 @@ def train(
             completed = step + 1
             if on_step is not None:
                 on_step(completed)
-    except Exception:
-        error = EngineError(name, step, stage, traceback.format_exc())
+    except Exception as raised:
+        error = EngineError(name, step, stage, engine_traceback(raised))
     kept = {quantity: values[:completed] for quantity, values in record.items()}
     return Trace(kept["w in"], kept["b in"], StepValues(*(kept[quantity] for quantity in QUANTITIES)), error)

@@ -47,12 +47,15 @@ class Mismatch:
     bound: float
     ratio: float
 
+    @property
+    def where(self) -> str:
+        return f"{self.quantity}[{', '.join(map(str, self.index))}]" if self.index else self.quantity
+
     def summary(self) -> str:
-        where = f"{self.quantity}[{', '.join(map(str, self.index))}]" if self.index else self.quantity
-        reference = "" if self.reference is None else f", reference {self.reference:.9g}"
+        """One line: a FAIL line that fits a terminal (the values beside the reference's: Report.details)."""
         return (
-            f"{self.engine} at step {self.step}, {where}: {self.value:.9g} vs float64 {self.expected:.9g}{reference}; "
-            f"|error| {abs(self.value - self.expected):.3g} > bound {self.bound:.3g} (error/bound {self.ratio:.3g})"
+            f"{self.engine} at step {self.step}: {self.where} is {self.value:.6g}, float64 gives {self.expected:.6g} "
+            f"(error/bound {self.ratio:.2g})"
         )
 
 
@@ -198,20 +201,67 @@ class Report:
     def passed(self) -> bool:
         return not self.failures
 
+    @property
+    def reference_failed(self) -> bool:
+        """The torch reference itself fails: the problem (a learning rate that diverges) or the setup is at
+        fault, and the engine cannot be judged."""
+        return self.reference.first_failure() is not None
+
     def verdict(self) -> str:
+        """One line, starting PASS:, FAIL: or CANNOT JUDGE:."""
+        reference_failure = self.reference.first_failure()
+        if reference_failure is not None:
+            return (
+                f"CANNOT JUDGE: the torch reference fails too ({reference_failure.summary().split(': ', 1)[-1]}): "
+                "the problem or the setup is at fault, not the engine"
+            )
         if self.failures:
-            return "FAIL: " + "; ".join(failure.summary() for failure in self.failures)
+            return "FAIL: " + self.failures[0].summary()
         ratio, quantity, step = self.engine.worst()
         return (
             f"PASS: {self.engine.name} trains like torch ({self.dtype}, {self.mode}, {len(self.engine.trace)} steps, "
             f"reference on {self.device}): worst error/bound {ratio:.3g} ({quantity}, step {step})"
         )
 
+    def details(self, every: int) -> str:
+        """The verdict, what the engine computed beside the reference at its first failure, and the table."""
+        return "\n".join(filter(None, (self.verdict(), self.at_failure(), self.table(every))))
+
+    def at_failure(self, rows: int = 10) -> str:
+        """At the engine's first failure: its values beside the float64 recomputation's and the reference's,
+        element by element (at most `rows` elements, the failing one among them); or the engine's traceback."""
+        failure = self.engine.first_failure(self.reference)
+        if failure is None:
+            return ""
+        if isinstance(failure, EngineError):
+            return failure.traceback.rstrip()
+        step, quantity = failure.step, failure.quantity
+        mine = self.engine.comparisons[quantity]
+        theirs = self.reference.comparisons.get(quantity) if step < len(self.reference.trace) else None
+        indices = list(np.ndindex(mine.values.shape[1:]))
+        shown = indices[:rows] if failure.index in indices[:rows] else [*indices[: rows - 1], failure.index]
+        header = ["element", self.engine.name[:14], "float64", "torch", "bound", "error/bound"]
+        lines = [f"{quantity} at step {step}, element by element:", "  ".join(f"{h:>14}" for h in header)]
+        for index in shown:
+            cells = [
+                f"[{', '.join(map(str, index))}]" if index else "(scalar)",
+                f"{mine.values[step][index]:.9g}",
+                f"{mine.expected[step][index]:.9g}",
+                "" if theirs is None else f"{theirs.values[step][index]:.9g}",
+                f"{mine.bound[step][index]:.3g}",
+                f"{mine.ratios[step][index]:.3g}" + (" <" if index == failure.index else ""),
+            ]
+            lines.append("  ".join(f"{cell:>14}" for cell in cells))
+        if len(indices) > len(shown):
+            lines.append(f"({len(indices) - len(shown)} more elements)")
+        return "\n".join(lines)
+
     def table(self, every: int) -> str:
         """A row for every `every`-th step, the last step and the step of a failure: each engine's loss, then
         the engine's worst error/bound for each quantity, then the reference's worst over all quantities."""
         runs = (self.engine, self.reference)
-        steps = max(len(run.trace) for run in runs)
+        # up to the step where the engine stopped (a row of the reference alone says nothing of the engine)
+        steps = min(max(len(run.trace) for run in runs), len(self.engine.trace) + 1)
         failing = {failure.step for failure in self.failures if failure.step < steps}
         quantities = list(self.engine.comparisons)
         header = ["step", *(f"loss {run.name}" for run in runs), *quantities, f"{self.reference.name}, all"]
@@ -228,8 +278,13 @@ class Report:
             losses = [cell(run.trace.values.loss, step, ".9g") for run in runs]
             ratios = [cell(self.engine.comparisons[quantity].worst, step, ".3g") for quantity in quantities]
             lines.append(row([str(step), *losses, *ratios, cell(self.reference.worst_each_step, step, ".3g")]))
-        worst = [format(comparison.worst.max(initial=0.0), ".3g") for comparison in self.engine.comparisons.values()]
-        lines.append(row(["worst", "", "", *worst, format(self.reference.worst()[0], ".3g")]))
+        if len(self.engine.trace) == 0:
+            lines.append(f"{self.engine.name} completed no step")
+        else:
+            worst = [
+                format(comparison.worst.max(initial=0.0), ".3g") for comparison in self.engine.comparisons.values()
+            ]
+            lines.append(row(["worst", "", "", *worst, format(self.reference.worst()[0], ".3g")]))
         return "\n".join(lines)
 
 

@@ -13,6 +13,8 @@ from types import ModuleType
 from reference.loop import OnStep, Problem, Trace, train
 
 DEVICES = ("cpu", "cuda")
+# the CPU-only wheels: PyPI's Linux wheels carry CUDA and weigh several GB
+TORCH_CPU_WHEELS = "https://download.pytorch.org/whl/cpu"
 
 
 class ReferenceUnavailableError(RuntimeError):
@@ -26,7 +28,9 @@ def load_torch(device: str) -> ModuleType:
     try:
         import torch
     except ImportError as error:
-        raise ReferenceUnavailableError(f"the reference needs torch ({error}); pip install torch") from error
+        raise ReferenceUnavailableError(
+            f"the reference needs torch ({error}): pip install torch --index-url {TORCH_CPU_WHEELS}"
+        ) from error
     if device == "cuda":
         if not torch.cuda.is_available():
             build = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"

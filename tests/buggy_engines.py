@@ -46,10 +46,21 @@ def wrap(owner: Any, name: str, wrapper: Callable[[Method], Method]) -> None:
 
 
 @dataclass(frozen=True)
+class Named:
+    """What the diagnosis by op (reference/diagnose.py) says of a bug: the op, forward or backward, the input
+    (for a gradient), and words its message contains."""
+
+    op: str
+    stage: str
+    input: str | None
+    says: str
+
+
+@dataclass(frozen=True)
 class Variant:
     """A minigrad with one change. For a bug: where the parity loop reports it (`step`, `quantity`: a quantity
-    or, for an error, the stage that raised; None when the notebook's loop cannot see it) and which contract
-    checks it breaks."""
+    or, for an error, the stage that raised; None when the notebook's loop cannot see it), which contract
+    checks it breaks, and what the diagnosis by op names (`named`; None for a harmless variant)."""
 
     name: str
     patch: Patch
@@ -57,6 +68,7 @@ class Variant:
     quantity: str | None = None
     failing_checks: frozenset[str] = field(default_factory=frozenset)
     dtypes: tuple[str, ...] = ("float32", "float64")
+    named: Named | None = None
 
     def engine(self) -> ModuleType:
         engine = private_minigrad()
@@ -187,31 +199,49 @@ def gradients_overwritten(engine: ModuleType) -> None:
     wrap(engine.Tensor, "_accumulate_grad", overwrite)
 
 
-SEEDED_BUGS = (
-    Variant("wrong sign in Sub's backward", wrong_sign, 0, "w.grad"),
+SEEDED_BUGS: tuple[Variant, ...] = (
+    Variant(
+        "wrong sign in Sub's backward", wrong_sign, 0, "w.grad", named=Named("-", "backward", "b", "sign is flipped")
+    ),
     Variant(
         "bias gradient averaged instead of summed",
         bias_gradient_averaged,
         0,
         "b.grad",
         frozenset({"the gradient of a broadcast bias is summed over the batch"}),
+        named=Named("bias broadcast", "backward", "b", "the mean over the 4 rows"),
     ),
-    Variant("missing division in Div's backward", missing_division, 0, "w.grad"),
+    Variant(
+        "missing division in Div's backward",
+        missing_division,
+        0,
+        "w.grad",
+        named=Named("/", "backward", "x", "the division by n is missing"),
+    ),
     Variant(
         "x * x counts one side",
         square_counts_one_side,
         0,
         "w.grad",
         frozenset({"a tensor used twice (d * d) gets both contributions"}),
+        named=Named("*", "backward", "a", "only one of the two factors"),
     ),
-    Variant("TF32 rounding of matmul inputs", tf32_matmul, 0, "predictions", dtypes=("float32",)),
-    Variant(f"loss off by {LOSS_ULPS} ulps", loss_off_by_ulps, 0, "loss"),
+    Variant(
+        "TF32 rounding of matmul inputs",
+        tf32_matmul,
+        0,
+        "predictions",
+        dtypes=("float32",),
+        named=Named("@", "forward", None, "it should be"),
+    ),
+    Variant(f"loss off by {LOSS_ULPS} ulps", loss_off_by_ulps, 0, "loss", named=Named("/", "forward", None, "s/n")),
     Variant(
         f"learning-rate update off by {LR_ERROR:g} relative",
         learning_rate_off,
         0,
         "w",
         frozenset({"w -= ... under no_grad() keeps the same leaf"}),
+        named=Named("-=", "forward", None, "yours subtracts 1.000"),
     ),
     Variant(
         "no_grad() still records",
@@ -221,6 +251,7 @@ SEEDED_BUGS = (
         frozenset(
             {"results computed under no_grad() don't require grad", "w -= ... under no_grad() keeps the same leaf"}
         ),
+        named=Named("-=", "forward", None, "no_grad() still records"),
     ),
     Variant(
         "zero_() doesn't clear",
@@ -235,13 +266,306 @@ SEEDED_BUGS = (
                 "w -= ... under no_grad() keeps the same leaf",
             }
         ),
+        named=Named("zero_", "forward", None, "left it unchanged"),
     ),
     Variant(
         "leaf gradients overwritten instead of accumulated",
         gradients_overwritten,
         failing_checks=frozenset({"gradients accumulate across backward calls"}),
+        named=Named("accumulate", "backward", "w", "overwritten instead of accumulated"),
     ),
 )
+
+
+# ---------------------------------------------------------------- seeded bugs: one or more for each op of the loop
+# Each op the notebook's loop uses gets a bug in its forward and one in its backward (where the loop runs one), so
+# the diagnosis by op (reference/diagnose.py) is shown to name every op. Mistakes a learner writing an engine makes.
+def sum_is_mean(engine: ModuleType) -> None:
+    """sum() of every element returns their mean."""
+
+    def mean(original: Method) -> Method:
+        def forward(self: Any, a: Any, dim: Any = None, keepdim: bool = False) -> Any:
+            total = original(self, a, dim, keepdim)
+            return np.asarray(total / a.size, dtype=a.dtype) if dim is None else total
+
+        return forward
+
+    wrap(engine.ops.Sum, "forward", mean)
+
+
+def sum_backward_is_mean(engine: ModuleType) -> None:
+    """Sum's backward spreads grad/n to each element (mean's gradient)."""
+
+    def divided(original: Method) -> Method:
+        def backward(self: Any, grad: Any) -> tuple[Any, ...]:
+            (spread,) = original(self, grad)
+            return (spread / np.asarray(spread.size, dtype=spread.dtype),)
+
+        return backward
+
+    wrap(engine.ops.Sum, "backward", divided)
+
+
+def sum_backward_ignores_grad(engine: ModuleType) -> None:
+    """Sum's backward gives every element 1, whatever gradient arrives (grad is never multiplied in)."""
+
+    def ones(original: Method) -> Method:
+        def backward(self: Any, grad: Any) -> tuple[Any, ...]:
+            spread: tuple[Any, ...] = original(self, np.ones_like(grad))
+            return spread
+
+        return backward
+
+    wrap(engine.ops.Sum, "backward", ones)
+
+
+def mul_adds(engine: ModuleType) -> None:
+    """Mul's forward adds (Add copied to make Mul, and the operator left unchanged)."""
+
+    def adds(original: Method) -> Method:
+        def compute(self: Any, a: Any, b: Any) -> Any:
+            original(self, a, b)  # keeps what backward saves
+            return a + b
+
+        return compute
+
+    wrap(engine.ops.Mul, "compute", adds)
+
+
+def mul_by_number_widens(engine: ModuleType) -> None:
+    """A float32 tensor times a Python number gives float64 (as mygrad does): the number is not converted first."""
+
+    def widened(original: Method) -> Method:
+        def forward(self: Any, a: Any, b: Any) -> Any:
+            if isinstance(b, float) and a.dtype == np.float32:
+                return original(self, a.astype(np.float64), b)
+            return original(self, a, b)
+
+        return forward
+
+    wrap(engine.ops.Mul, "forward", widened)
+
+
+def add_subtracts(engine: ModuleType) -> None:
+    """Add's forward computes a − b (Sub copied to make Add, and the operator left unchanged)."""
+    engine.ops.Add.compute = lambda self, a, b: a - b
+
+
+def add_forgets_second_input(engine: ModuleType) -> None:
+    """Add's backward sends nothing to its second input."""
+
+    def first_only(original: Method) -> Method:
+        def gradients(self: Any, grad: Any) -> tuple[Any, Any]:
+            return original(self, grad)[0], None
+
+        return gradients
+
+    wrap(engine.ops.Add, "gradients", first_only)
+
+
+def sub_reversed(engine: ModuleType) -> None:
+    """Sub's forward computes b − a."""
+    engine.ops.Sub.compute = lambda self, a, b: b - a
+
+
+def transpose_reshapes(engine: ModuleType) -> None:
+    """t() reshapes to the transposed shape instead of transposing (the elements stay in reading order)."""
+
+    def reshaped(original: Method) -> Method:
+        def forward(self: Any, a: Any, dim0: int = 0, dim1: int = 1) -> Any:
+            original(self, a, dim0, dim1)  # sets what backward uses
+            return a.reshape(a.shape[::-1])
+
+        return forward
+
+    wrap(engine.ops.T, "forward", reshaped)
+
+
+def transpose_backward_not_transposed(engine: ModuleType) -> None:
+    """t()'s backward passes the gradient on without transposing it back."""
+    engine.ops.T.backward = lambda self, grad: (grad,)
+
+
+def mm_backward_transposed(engine: ModuleType) -> None:
+    """Mm's backward gives the second operand gradᵀ @ a, the transpose of its gradient."""
+
+    def transposed(original: Method) -> Method:
+        def backward(self: Any, grad: Any) -> tuple[Any, ...]:
+            grad_a, grad_b = original(self, grad)
+            return grad_a, None if grad_b is None else grad_b.T
+
+        return backward
+
+    wrap(engine.ops.Mm, "backward", transposed)
+
+
+def divisor_gradient_missing_division(engine: ModuleType) -> None:
+    """Div's backward gives the divisor −grad·a/b, one division by b short of −grad·a/b²."""
+
+    def short(original: Method) -> Method:
+        def gradients(self: Any, grad: Any) -> tuple[Any, Any]:
+            grad_a, grad_b = original(self, grad)
+            b, _ = self.saved_values
+            return grad_a, None if grad_b is None else grad_b * b
+
+        return gradients
+
+    wrap(engine.ops.Div, "gradients", short)
+
+
+def numel_counts_rows(engine: ModuleType) -> None:
+    """numel() returns the number of rows, len(t)."""
+    engine.Tensor.numel = lambda self: len(self)
+
+
+def no_in_place_subtract(engine: ModuleType) -> None:
+    """No __isub__: Python runs `w -= v` as `w = w - v`, a new tensor."""
+    del engine.Tensor.__isub__
+
+
+def bias_gradient_not_summed(engine: ModuleType) -> None:
+    """A broadcast input's gradient keeps the broadcast shape (never summed back to the input's shape)."""
+    engine.ops.unbroadcast = lambda grad, to: grad
+
+
+OPERATORS = "@ + - * / between tensors and with a Python number on either side"
+BROADCASTING = "numpy broadcasting: a matrix with a row vector, either side"
+READING = "numel(), t(), sum(), item(), detach(), numpy()"
+BACKWARD = "backward() on a scalar fills the leaves' grad"
+USED_TWICE = "a tensor used twice (d * d) gets both contributions"
+BIAS_SUMMED = "the gradient of a broadcast bias is summed over the batch"
+UPDATE_KEEPS_LEAF = "w -= ... under no_grad() keeps the same leaf"
+PER_OP_BUGS = (
+    Variant(
+        "sum() is the mean",
+        sum_is_mean,
+        0,
+        "loss",
+        frozenset({READING, "optional: mean()"}),
+        named=Named("sum", "forward", None, "the mean"),
+    ),
+    Variant(
+        "Sum's backward is mean's",
+        sum_backward_is_mean,
+        0,
+        "w.grad",
+        frozenset(
+            {
+                BACKWARD,
+                USED_TWICE,
+                BIAS_SUMMED,
+                UPDATE_KEEPS_LEAF,
+                "gradients accumulate across backward calls",
+                "zero_() clears a gradient and the next backward starts clean",
+                "optional: mean()",
+                "optional: sum(dim)",
+                "optional: ** with a number",
+            }
+        ),
+        named=Named("sum", "backward", "x", "the mean's gradient"),
+    ),
+    Variant(
+        "Sum's backward ignores the gradient",
+        sum_backward_ignores_grad,
+        0,
+        "w.grad",
+        frozenset({"optional: sum(dim)"}),
+        named=Named("sum", "backward", "x", "ignores the incoming gradient"),
+    ),
+    Variant(
+        "Mul's forward adds",
+        mul_adds,
+        0,
+        "loss",
+        frozenset({OPERATORS, UPDATE_KEEPS_LEAF}),
+        named=Named("*", "forward", None, "yours is x + c"),
+    ),
+    Variant(
+        "x * number widens to float64",
+        mul_by_number_widens,
+        failing_checks=frozenset({OPERATORS}),
+        dtypes=("float32",),
+        named=Named("*", "forward", None, "should stay float32"),
+    ),
+    Variant(
+        "Add's forward subtracts",
+        add_subtracts,
+        0,
+        "predictions",
+        frozenset({OPERATORS, BROADCASTING, USED_TWICE}),
+        named=Named("+", "forward", None, "yours is a − b"),
+    ),
+    Variant(
+        "Add's backward forgets b",
+        add_forgets_second_input,
+        0,
+        "backward",
+        frozenset({BIAS_SUMMED}),
+        named=Named("+", "backward", "b", "never arrived"),
+    ),
+    Variant(
+        "Sub's forward reversed",
+        sub_reversed,
+        0,
+        "w.grad",
+        frozenset({OPERATORS, BROADCASTING, UPDATE_KEEPS_LEAF}),
+        named=Named("-", "forward", None, "yours is b − a"),
+    ),
+    Variant(
+        "t() reshapes",
+        transpose_reshapes,
+        0,
+        "predictions",
+        frozenset({READING}),
+        named=Named("t", "forward", None, "w reshaped to (3, 2), not transposed"),
+    ),
+    Variant(
+        "t()'s backward not transposed back",
+        transpose_backward_not_transposed,
+        0,
+        "backward",
+        frozenset({BACKWARD}),
+        named=Named("t", "backward", "w", "not transposed back"),
+    ),
+    Variant(
+        "Mm's backward transposes b's gradient",
+        mm_backward_transposed,
+        0,
+        "backward",
+        frozenset({BACKWARD}),
+        named=Named("@", "backward", "b", "the transposed shape"),
+    ),
+    Variant(
+        "Div's backward: divisor's gradient one /b short",
+        divisor_gradient_missing_division,
+        named=Named("/", "backward", "b", "off by a factor of b"),
+    ),
+    Variant(
+        "numel() counts rows",
+        numel_counts_rows,
+        0,
+        "loss",
+        frozenset({READING}),
+        named=Named("numel", "forward", None, "the number of rows"),
+    ),
+    Variant(
+        "no in-place -=",
+        no_in_place_subtract,
+        0,
+        "zero_()",
+        frozenset({UPDATE_KEEPS_LEAF}),
+        named=Named("-=", "forward", None, "made a new tensor"),
+    ),
+    Variant(
+        "bias gradient not summed",
+        bias_gradient_not_summed,
+        0,
+        "backward",
+        frozenset({BIAS_SUMMED}),
+        named=Named("bias broadcast", "backward", "b", "sum it over the 4 rows"),
+    ),
+)
+SEEDED_BUGS += PER_OP_BUGS
 
 
 # ---------------------------------------------------------------- view and in-place bugs

@@ -201,6 +201,12 @@ ONE_OF_EACH: list[Callable[[ModuleType, Any], Any]] = [
     lambda e, w: w.mm(w.t()),
     lambda e, w: w @ w.sum(0),
     lambda e, w: w.sum(0) @ w.sum(0),
+    lambda e, w: w.add(w * 2, alpha=3),
+    lambda e, w: w.sub(1.5, alpha=2),
+    lambda e, w: w.__rsub__(w * 2),
+    lambda e, w: w ** (w * 0 + 2),  # an exponent whose powers are exact: pow is not correctly rounded
+    lambda e, w: 2.5**w,
+    lambda e, w: w.clone(),
 ]
 
 
