@@ -145,6 +145,11 @@ def plain(x: Any) -> Any:
     return x.view(np.ndarray) if isinstance(x, TracedArray) else x
 
 
+def result_into(out: Array, function: Callable[..., Any], *args: Any) -> None:
+    """A numpy function without out=, recorded: its result copied into the buffer."""
+    np.copyto(out, function(*args))
+
+
 def same_bits(a: Array, b: Array) -> bool:
     """Whether two arrays of one dtype and layout hold the same bits (-0.0 is not 0.0, and a NaN is itself)."""
     as_integers = f"u{a.itemsize}" if a.itemsize in (1, 2, 4, 8) else None
@@ -353,8 +358,11 @@ class Recording:
         return self.new(lambda: function(*map(plain, inputs), **kwargs), function, inputs, {**kwargs, "out": OUT})
 
     def function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """numpy functions: the ones that make views pass through; fills, copies and outer products are
-        recorded; anything else is refused (never run untraced)."""
+        """numpy functions: those that read only shapes and dtypes, or make views, pass through; fills, copies,
+        outer products and np.where are recorded; anything else is refused (never run untraced: it might
+        write into an array)."""
+        if func in (np.result_type, np.shape, np.ndim, np.size, np.can_cast):
+            return func(*map(plain, args), **kwargs)
         if func in (np.ones_like, np.zeros_like) and not kwargs:
             value = 1 if func is np.ones_like else 0
             return self.new(lambda: func(plain(args[0])), np.ndarray.fill, (OUT, value), constant=True)
@@ -362,11 +370,15 @@ class Recording:
             return self.copy(args[0], np.copy)
         if func is np.outer and not kwargs:
             return self.new(lambda: np.outer(*map(plain, args)), np.outer, (*args, OUT))
-        if func in (np.expand_dims, np.squeeze, np.broadcast_to, np.transpose, np.reshape):
-            view = func(*map(plain, args), **kwargs)
-            if not np.may_share_memory(view, plain(args[0])):
+        if func is np.where and len(args) == 3 and not kwargs:  # it has no out=: its result is copied into one
+            return self.new(lambda: np.where(*map(plain, args)), result_into, (OUT, np.where, *args))
+        if func in (np.expand_dims, np.squeeze, np.broadcast_to, np.transpose, np.reshape, np.broadcast_arrays):
+            made = func(*map(plain, args), **kwargs)
+            views = made if func is np.broadcast_arrays else [made]
+            if not all(any(np.may_share_memory(v, plain(a)) for a in args) for v in views):
                 raise CaptureError(f"capture: numpy.{func.__name__} copied instead of making a view")
-            return view.view(TracedArray)
+            traced = [v.view(TracedArray) for v in views]
+            return traced if func is np.broadcast_arrays else traced[0]
         raise CaptureError(f"capture can't record numpy.{func.__name__} (called in {self.origin()[0]})")
 
     def reading(self, what: str) -> CaptureError:

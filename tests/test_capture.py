@@ -162,6 +162,9 @@ LOSSES: dict[str, Callable[[Any, Any, Any], Any]] = {
     "vector @ vector": lambda x, w, v: v @ v + minigrad.sum(x @ w),
     "vector @ matrix": lambda x, w, v: minigrad.sum(v @ w.t()) + minigrad.sum(x @ w),
     "a tensor used twice": lambda x, w, v: ((x @ w) * (x @ w)).sum() + minigrad.sum(x @ w) * v.sum(),
+    "tensor ** tensor": lambda x, w, v: ((x @ w) * (x @ w) + 1.0).pow(v * v).sum(),
+    "number ** tensor": lambda x, w, v: (2.0 ** (x @ w) / 100.0).sum() + v.sum(),
+    "clone": lambda x, w, v: ((x @ w).clone() * v).sum(),
 }
 
 
@@ -197,6 +200,29 @@ def test_every_op_replays_eager_bits(loss: str, dtype: minigrad.dtype) -> None:
         assert bits(eager_step()) == bits(captured_step()), f"step {i}"
         assert bits(*eager) == bits(*captured), f"step {i}"
     assert captured_step.recordings == 2
+
+
+def alpha_step(model: Model) -> minigrad.Tensor:
+    loss = minigrad.sum(model.x @ model.w.t()).add(model.b.sum(), alpha=2)
+    loss.backward()
+    with minigrad.no_grad():
+        model.w.sub_(model.w.grad, alpha=1e-5)
+    return loss
+
+
+def test_alpha_captures_in_float32() -> None:
+    eager, captured = Model(minigrad.float32), Model(minigrad.float32)
+    step = minigrad.capture(lambda: alpha_step(captured))
+    for _ in range(3):
+        assert bits(alpha_step(eager)) == bits(step())
+        assert eager.state() == captured.state()
+
+
+def test_alpha_in_float64_is_refused() -> None:
+    """add(alpha=) rounds once (a fused multiply-add); in float64 that takes a Python loop over the elements
+    that need it, which a recording can't hold."""
+    model = Model(minigrad.float64)
+    refused(lambda: alpha_step(model), "flatnonzero", model)
 
 
 # ---------------------------------------------------------------- the tape
