@@ -796,9 +796,13 @@ def finish(
             if isinstance(o, Operand)}  # fmt: skip
     pinned: set[int] = set()
     effects: list[Callable[[], None]] = []
+    kept: set[int] = set()
 
     def left_behind(tensor: Tensor, what: str) -> None:
         """A tensor the step made and leaves behind: its buffer is kept, and replays update it in place."""
+        if id(tensor) in kept:  # a new grad the step also returns
+            return
+        kept.add(id(tensor))
         if not isinstance(tensor._data, TracedArray):
             raise CaptureError(f"capture: {what} is a tensor the recording did not see made")
         buffer = current.region_of(plain(tensor._data)).region.buffer
