@@ -9,6 +9,8 @@ edges to its inputs' nodes (`next_functions`). Leaves that require grad are reac
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -68,6 +70,34 @@ class enable_grad(_GradMode):  # noqa: N801 - torch's name
     enabled = True
 
 
+# ---------------------------------------------------------------- numpy's warnings
+class _Seterr:
+    """numpy < 2: the same set/reset pair, through np.seterr."""
+
+    def set(self, quiet: object) -> dict[str, str]:
+        return np.seterr(all="ignore")  # type: ignore[return-value]
+
+    def reset(self, previous: dict[str, str]) -> None:
+        np.seterr(**previous)  # type: ignore[arg-type]
+
+
+# torch computes inf and nan silently; numpy warns (RuntimeWarning). Each op sets numpy's error state to
+# "ignore" while it runs: numpy >= 2 keeps that state in a context variable, which costs ~0.1 µs to set and
+# reset (np.errstate: ~0.8 µs, too much for every op of a small step).
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as numpy_errors  # type: ignore[attr-defined]
+
+    with np.errstate(all="ignore"):
+        QUIET = numpy_errors.get()
+except ImportError:  # numpy < 2
+    numpy_errors, QUIET = _Seterr(), None
+
+
+# The array an in-place op (`a += b`, `a.mul_(b)`) is about to overwrite, while it computes `a + b`: the op
+# saves a copy of it rather than the array itself (see BinaryOp.forward). None otherwise.
+writing_into: Array | None = None
+
+
 # ---------------------------------------------------------------- graph nodes
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
@@ -81,12 +111,23 @@ SavedAttributes = dict[str, Callable[[Any], object]]  # torch's name for a thing
 SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long"}
 
 
+# Backward runs the ready node made last first, as torch's engine does: every recorded node takes the next
+# number (torch's sequence_nr), and a leaf's AccumulateGrad node, the highest (torch: UINT64_MAX). The order
+# fixes in which order a node's gradient contributions are added, and so the bits of the sum.
+next_sequence_nr = itertools.count().__next__
+LEAF_SEQUENCE_NR = 2**64 - 1
+
+
 class Node:
     """What backward visits: `backward(grad)` returns one gradient per edge in `next_functions`."""
 
     __slots__ = ("__weakref__",)
     is_view: ClassVar[bool] = False  # its output shares its input's memory (and so its version counter)
+    # The version torch's backward leaves its first gradient at (CopySlices and AsStrided write into theirs in
+    # place); a leaf's .grad shows it when that gradient becomes the .grad.
+    grad_version: ClassVar[int] = 0
     next_functions: tuple[Edge, ...]
+    sequence_nr: int
 
     def name(self) -> str:
         return type(self).__name__
@@ -100,12 +141,16 @@ class Node:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {id(self):#x}>"
 
+    def __lt__(self, other: Node) -> bool:
+        return False  # ties in backward's ready queue: AccumulateGrad nodes, which torch runs in any order
+
 
 class AccumulateGrad(Node):
     """The node of a leaf: backward adds the arriving gradient into `variable.grad`."""
 
     __slots__ = ("variable",)
     next_functions = ()
+    sequence_nr = LEAF_SEQUENCE_NR
 
     def __init__(self, variable: Tensor) -> None:
         self.variable = variable
@@ -114,7 +159,12 @@ class AccumulateGrad(Node):
         return "torch::autograd::AccumulateGrad"  # torch's C++ name; its Python class is AccumulateGrad
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        self.variable._accumulate_grad(grad)
+        return self.accumulate(grad, 0, shared=False)
+
+    def accumulate(self, grad: Array, version: int, shared: bool) -> tuple[Array | None, ...]:
+        """`grad` as torch's tensor would be: at `version`, and held by others too if `shared`."""
+        if self.variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
+            self.variable._accumulate_grad(grad, version, shared)
         return ()
 
 
@@ -132,11 +182,11 @@ class SavedValue:
     def unpack(self) -> Array | Scalar | None:
         tensor = self.tensor
         if tensor is not None and tensor._version != self.version:
-            value = np.asarray(self.value)
-            kind = SCALAR_TYPE_NAMES[value.dtype.name]
+            data = tensor._data  # the tensor, not the value: the value may be a copy cast to another dtype
+            kind = SCALAR_TYPE_NAMES[data.dtype.name]
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [minigrad.{kind}Tensor [{', '.join(map(str, value.shape))}]]{origin(tensor)} "
+                f"operation: [minigrad.{kind}Tensor [{', '.join(map(str, data.shape))}]]{origin(tensor)} "
                 f"is at version {tensor._version}; expected version {self.version} instead."
             )
         return self.value
@@ -144,11 +194,11 @@ class SavedValue:
 
 def origin(tensor: Tensor) -> str:
     """How torch's message names the op whose output a tensor is now: its grad_fn's name without
-    "Backward0" ("Mul", "Sum1"); a view edited in place has had its grad_fn replaced by an AsStrided one."""
+    "Backward0" ("Mul", "Sum1", "AsStrided" for a view whose base was modified in place)."""
     node = tensor.grad_fn
     if node is None:
         return ""
-    name = "AsStrided" if node.is_view else node.name().replace("Backward0", "").replace("Backward", "")
+    name = node.name().replace("Backward0", "").replace("Backward", "")
     return f", which is output 0 of {name},"
 
 
@@ -161,7 +211,7 @@ class Function(Node):
       that needs none: `self.needs_input_grad` says which do).
     """
 
-    __slots__ = ("_inputs", "_saved", "needs_input_grad", "next_functions")
+    __slots__ = ("_inputs", "_saved", "needs_input_grad", "next_functions", "sequence_nr")
     grad_fn_name: ClassVar[str]  # torch's class name for this node, e.g. "MulBackward0"
     # What the node keeps, under the names torch shows it by as `_saved_<name>` (tools such as torchviz read
     # them): `saved_names` name the values given to save_for_backward, in order (each shown as the tensor it
@@ -171,7 +221,7 @@ class Function(Node):
     forward: Callable[..., Array]
     needs_input_grad: tuple[bool, ...]
     _saved: tuple[SavedValue, ...] | None  # None once released
-    _inputs: list[Tensor]  # the input tensors, during forward only (save_for_backward matches against them)
+    _inputs: tuple[Tensor | Scalar, ...]  # the inputs, during forward only (save_for_backward matches against them)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # The class is named for what it computes (ops.Div); type(grad_fn).__name__, which tools such as torchviz
@@ -191,9 +241,9 @@ class Function(Node):
         self._saved = tuple([SavedValue(value, self._input_holding(value)) for value in values])
 
     def _input_holding(self, value: Array | Scalar | None) -> Tensor | None:
-        for tensor in self._inputs:
-            if tensor._data is value:
-                return tensor
+        for x in self._inputs:
+            if isinstance(x, Tensor) and x._data is value:
+                return x
         return None
 
     @property
@@ -215,34 +265,107 @@ class Function(Node):
     def release(self) -> None:
         self._saved = None
 
+    def view_of(self, array: Array) -> Array:
+        """For a view op (`is_view`): the same view of another array of its input's shape."""
+        raise NotImplementedError
+
     @classmethod
     def apply(cls, *inputs: Tensor | Scalar, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays and, when grad mode is on and an input requires grad, record
         the node in the graph."""
         node = cls()
         node._saved = ()
-        if _grad_enabled:
-            needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
+        if _grad_enabled:  # a view also requires grad when its base does (torch's rule; see Tensor.requires_grad)
+            needs = tuple(
+                [
+                    isinstance(x, Tensor) and (x._requires_grad or (x._base is not None and x._base._requires_grad))
+                    for x in inputs
+                ]
+            )
         else:
             needs = (False,) * len(inputs)
         node.needs_input_grad = needs  # forward saves only what these gradients will need
         recording = True in needs
-        node._inputs = [x for x in inputs if isinstance(x, Tensor)] if recording else []
-        output = node.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
-        node._inputs = []
-        if recording:
+        if recording:  # as torch: numbered and linked before forward runs
+            node.sequence_nr = next_sequence_nr()
             node.next_functions = tuple(
-                [(x._node(), 0) if isinstance(x, Tensor) and x._requires_grad else (None, 0) for x in inputs]
+                [(x._node(), 0) if need else (None, 0) for x, need in zip(inputs, needs, strict=False)]  # type: ignore[union-attr]
             )
-            out = Tensor(output, requires_grad=True, grad_fn=node)
-        else:
-            out = Tensor(output)
-        if cls.is_view:  # it shares its input's memory, so an in-place edit of either bumps both
+            node._inputs = inputs
+        token = numpy_errors.set(QUIET)  # numpy warns of overflow, x / 0, inf - inf...; torch is silent
+        try:
+            output = node.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
+        finally:
+            numpy_errors.reset(token)
+            node._inputs = ()
+        if type(output) is not np.ndarray and not isinstance(output, np.ndarray):
+            output = np.asarray(output)  # numpy returns a 0-d result as a scalar; a tensor holds an array
+        out = Tensor(output, requires_grad=True, grad_fn=node) if recording else Tensor(output)
+        if cls.is_view:
             base = inputs[0]
             assert isinstance(base, Tensor)
-            out._version_counter = base._version_counter
-            out._base = base._base if base._base is not None else base
+            out._make_view_of(base, node)
         return out
+
+
+class CopySlices(Node):
+    """The new history of a view's base after an in-place op `fn` on the view (torch's CopySlices): the
+    base's gradient passes through unchanged outside the view, and through `fn`'s backward inside it."""
+
+    __slots__ = ("fn", "next_functions", "sequence_nr", "view_ops")
+    grad_version = 2  # torch copies the gradient into a new tensor, then the slice's gradient into that
+
+    def __init__(self, base: Tensor, view_ops: tuple[Function, ...], fn: Function) -> None:
+        self.sequence_nr = next_sequence_nr()
+        self.view_ops, self.fn = view_ops, fn
+        # fn's first input was the view: its gradient goes to the base's previous history instead
+        self.next_functions = ((base._node(), 0), *fn.next_functions[1:])
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        if self.fn is None:
+            raise RuntimeError(BACKWARD_TWICE)
+        result = np.array(grad, order="C")  # a copy in the base's layout, writable even if grad was broadcast
+        grad_slice = replay_view(self.view_ops, result)  # the view's elements, inside `result`
+        grads = self.fn.backward(grad_slice.copy())
+        if grads[0] is None:
+            return grads
+        grad_slice[...] = grads[0]
+        return (result, *grads[1:])
+
+    def release(self) -> None:
+        if self.fn is not None:
+            self.fn.release()
+        self.fn = None  # type: ignore[assignment]
+
+
+class AsStrided(Node):
+    """The grad_fn of a view whose base (or another view of it) was modified in place after the view was
+    made (torch's AsStridedBackward0): the gradient is put back in the base's layout. minigrad's views all
+    reorder every element (transpose, squeeze...), so that is each view op's backward, last to first."""
+
+    __slots__ = ("next_functions", "sequence_nr", "view_ops")
+    grad_version = 1  # torch copies the gradient into zeros of the base's size
+
+    def __init__(self, base: Tensor, view_ops: tuple[Function, ...]) -> None:
+        self.sequence_nr = next_sequence_nr()
+        self.view_ops = view_ops
+        self.next_functions = ((base._node(), 0),)
+
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        for op in reversed(self.view_ops):
+            (grad,) = op.backward(grad)  # type: ignore[assignment]
+        return (np.ascontiguousarray(grad),)  # in the base's layout, as torch's
+
+
+def replay_view(view_ops: tuple[Function, ...], array: Array) -> Array:
+    """The view that `view_ops` took of their base, taken of `array` (an array of the base's shape)."""
+    for op in view_ops:
+        array = op.view_of(array)
+    return array
+
+
+for node_class, torch_name in ((CopySlices, "CopySlices"), (AsStrided, "AsStridedBackward0")):
+    node_class.__name__ = node_class.__qualname__ = torch_name
 
 
 # ---------------------------------------------------------------- the backward pass
@@ -252,11 +375,13 @@ observer: BackwardObserver | None = None
 
 
 def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
-    """Propagate `grad` from `root` to the leaves.
+    """Propagate `grad` from `root` to the leaves, visiting the nodes in torch's order.
 
-    Nodes run in topological order: a node runs once every node that feeds it a gradient has run, so its
-    gradient is complete (summed over all paths). Both passes are loops, not recursion, so a graph of any
-    depth works in linear time.
+    A node runs once every node that feeds it a gradient has run, so its gradient is complete. Among the
+    nodes ready to run, the one with the highest sequence number runs first (torch's ready queue), and each
+    gradient arriving at a node is added to what arrived before it, in that order (torch's input buffer):
+    so sums of several contributions have torch's bits. Both passes are loops, not recursion, so a graph of
+    any depth works in linear time (and log time per node for the queue).
     """
     on_node = observer
     # Pass 1: count, for each node, how many edges lead into it.
@@ -270,30 +395,72 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
-    # Pass 2: run each node once all its gradient contributions have arrived.
-    pending: dict[Node, Array] = {root: grad}
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        grad_in = pending.pop(node, None)
-        if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
-            grads_out: tuple[Array | None, ...] = (None,) * len(node.next_functions)
-        else:
-            grads_out = node.backward(grad_in)
-            if on_node is not None:
-                on_node(node, grad_in, grads_out)
-        if not retain_graph:
-            node.release()
-        for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
-            if child is None:
-                continue
-            if child_grad is not None:
-                # Out of place: a backward may pass the very same array on to several inputs.
-                pending[child] = pending[child] + child_grad if child in pending else child_grad
-            remaining = dependencies[child] - 1
-            dependencies[child] = remaining
-            if remaining == 0:
-                ready.append(child)
+    # Pass 2: run the ready nodes, in torch's order: highest sequence number first (a heap of negated
+    # numbers), AccumulateGrad nodes before any Function (theirs is the highest).
+    buffers: dict[Node, Array] = {root: grad}  # each node's gradient so far
+    # torch's tensor for a buffered gradient, where it differs from a new tensor that the engine alone holds
+    # (the common case): its version, and whether others hold it too (then torch does not add the next
+    # contribution into it in place, and a leaf copies it rather than take it as its .grad).
+    unusual: dict[Node, tuple[int, bool]] = {root: (0, True)}  # the caller holds the root's gradient
+
+    def receive(child: Node, grad: Array, version: int, shared: bool) -> None:
+        """The rare path: a second contribution, or one that is not a new tensor held alone."""
+        if child in buffers:
+            old = buffers[child]
+            old_version, old_shared = unusual.get(child, (0, False))
+            # torch adds in place into an operand only it holds (one more version), else makes a new tensor;
+            # here the sum is out of place (arrays may be shared), with torch's version.
+            if not old_shared and is_dense(old):
+                version = old_version + 1
+            elif not shared and is_dense(grad):
+                version += 1
+            else:
+                version = 0
+            grad, shared = old + grad, False
+        buffers[child] = grad
+        unusual[child] = (version, shared)
+
+    ready = [(-root.sequence_nr, root)]
+    token = numpy_errors.set(QUIET)  # numpy warns of overflow, x / 0, inf - inf...; torch is silent
+    try:
+        while ready:
+            node = heapq.heappop(ready)[1]
+            grad_in = buffers.pop(node, None)
+            info = unusual.pop(node, None)
+            if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
+                grads_out: tuple[Array | None, ...] = (None,) * len(node.next_functions)
+            else:
+                if info is not None and type(node) is AccumulateGrad:
+                    grads_out = node.accumulate(grad_in, *info)
+                else:
+                    grads_out = node.backward(grad_in)
+                if on_node is not None:
+                    on_node(node, grad_in, grads_out)
+            if not retain_graph:
+                node.release()
+            sent_twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]  # one array along both edges
+            for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
+                if child is None:
+                    continue
+                if child_grad is not None:
+                    if info is not None and (child_grad is grad_in or child_grad.base is grad_in):
+                        receive(child, child_grad, info[0], info[1] or sent_twice)  # passed on, or a view of it
+                    elif sent_twice or node.grad_version or child in buffers:
+                        version = node.grad_version if child_grad is grads_out[0] else 0
+                        receive(child, child_grad, version, sent_twice)
+                    else:
+                        buffers[child] = child_grad
+                remaining = dependencies[child] - 1
+                dependencies[child] = remaining
+                if remaining == 0:
+                    heapq.heappush(ready, (-child.sequence_nr, child))
+    finally:
+        numpy_errors.reset(token)
+
+
+def is_dense(array: Array) -> bool:
+    """No element repeated (a broadcast view repeats them with stride 0)."""
+    return 0 not in array.strides or array.size <= 1
 
 
 # At the end: tensor.py builds on everything above, and Function.apply needs the Tensor class.

@@ -361,8 +361,8 @@ class Recording:
         """numpy functions: those that read only shapes and dtypes, or make views, pass through; fills, copies,
         outer products and np.where are recorded; anything else is refused (never run untraced: it might
         write into an array)."""
-        if func in (np.result_type, np.shape, np.ndim, np.size, np.can_cast):
-            return func(*map(plain, args), **kwargs)
+        if func in (np.result_type, np.shape, np.ndim, np.size, np.can_cast, np.shares_memory, np.may_share_memory):
+            return func(*map(plain, args), **kwargs)  # questions about shapes, dtypes or memory, not arithmetic
         if func in (np.ones_like, np.zeros_like) and not kwargs:
             value = 1 if func is np.ones_like else 0
             return self.new(lambda: func(plain(args[0])), np.ndarray.fill, (OUT, value), constant=True)

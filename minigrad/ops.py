@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from minigrad import autograd
 from minigrad._fma import fused_multiply_add
 from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar
 
@@ -112,12 +113,29 @@ class BinaryOp(Function):
     __slots__ = ("layouts",)
 
     def forward(self, a: Operand, b: Operand) -> Array:
-        if True in self.needs_input_grad:  # backward will sum gradients back to these shapes and dtypes
-            self.layouts = (layout(a), layout(b))
+        promoted_a, promoted_b = promote(a, b)
+        recording = True in self.needs_input_grad
+        in_place = a is autograd.writing_into  # `a op= b`
+        if recording:
+            self.layouts = (layout(a), layout(b))  # backward sums gradients back to these shapes and dtypes
+            if in_place and self.needs_input_grad[1]:  # a's old value, which backward may need, is about to
+                promoted_a = np.array(promoted_a)  # be overwritten: keep a copy (as torch)
         try:
-            return np.asarray(self.compute(*promote(a, b)))
+            result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
+        if recording and (promoted_b is not b or (promoted_a is not a and not in_place)):
+            self.watch_cast_inputs(((promoted_a, a), (promoted_b, b)))
+        return result
+
+    def watch_cast_inputs(self, casts: tuple[tuple[Operand, Operand], ...]) -> None:
+        """An operand saved after being cast to the result's dtype is still its input tensor: watch that
+        tensor's version (torch saves the tensor itself)."""
+        for saved in self._saved or ():
+            for cast_value, original in casts:
+                tensor = self._input_holding(original) if saved.value is cast_value else None
+                if saved.tensor is None and tensor is not None:
+                    saved.tensor, saved.version = tensor, tensor._version
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
@@ -232,10 +250,9 @@ class Mul(BinaryOp):
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
         b, a = self.saved_values
-        if a is b and a is not None:  # x * x: both gradients are grad * x; torch sums the two, i.e. doubles it
-            doubled = grad * a
-            doubled *= 2  # exact: the same bits as grad * a + grad * a
-            return doubled, None
+        if a is b and a is not None:  # x * x: grad * x along both edges, added one after the other (as torch)
+            product = grad * a
+            return product, product.copy()  # two arrays, as torch's two products
         return (grad * b if b is not None else None), (grad * a if a is not None else None)
 
 
@@ -398,7 +415,7 @@ class Reciprocal(Function):
     def forward(self, a: Array) -> Array:
         if a.dtype.kind != "f":
             a = a.astype(np.float32)
-        result = np.asarray(1 / a)  # a 0-d array divides to a numpy scalar: keep it an array
+        result = np.asarray(1 / a)  # saved, so an array now (apply makes the output one)
         self.save_for_backward(result)
         return result
 
@@ -424,7 +441,7 @@ class Sum(Function):
             raise RuntimeError(f"dim {duplicate} appears multiple times in the list of dims")
         # as torch, no dims (None or ()) means all of them; a 0-d tensor's dim 0 is itself
         self.dims = dims if dims and a.ndim else tuple(range(a.ndim))
-        return np.asarray(a.sum(axis=self.dims, keepdims=keepdim))
+        return a.sum(axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (expand(grad, self.shape, () if self.keepdim else self.dims),)
@@ -498,6 +515,11 @@ class Transpose(Function):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (grad.transpose(self.axes),)  # a swap of two dims (or a reversal) is its own inverse
 
+    def view_of(self, array: Array) -> Array:
+        """The same view of another array of the input's shape (for in-place ops on views)."""
+        view: Array = array.transpose(self.axes)
+        return view
+
 
 class T(Transpose):
     grad_fn_name = "TBackward0"
@@ -528,10 +550,13 @@ class Unsqueeze(Function):
 
     def forward(self, a: Array, dim: int) -> Array:
         self.dim = dim
-        return np.expand_dims(a, dim)
+        return self.view_of(a)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (np.squeeze(grad, self.dim),)
+
+    def view_of(self, array: Array) -> Array:
+        return np.expand_dims(array, self.dim)
 
 
 class Squeeze(Unsqueeze):
@@ -539,10 +564,13 @@ class Squeeze(Unsqueeze):
 
     def forward(self, a: Array, dim: int) -> Array:
         self.dim = dim
-        return np.squeeze(a, dim)
+        return self.view_of(a)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (np.expand_dims(grad, self.dim),)
+
+    def view_of(self, array: Array) -> Array:
+        return np.squeeze(array, self.dim)
 
 
 # ---------------------------------------------------------------- matrix products
@@ -611,7 +639,8 @@ class Dot(Function):
                 f"number of elements, but got {u.shape[0]} and {v.shape[0]} elements respectively"
             )
         self.save_for_backward(u if self.needs_input_grad[1] else None, v if self.needs_input_grad[0] else None)
-        return np.asarray(u @ v)
+        product: Array = u @ v
+        return product
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         u, v = self.saved_values

@@ -10,7 +10,18 @@ import numpy as np
 
 from minigrad import autograd, ops
 from minigrad._printing import tensor_repr
-from minigrad.autograd import SCALAR_TYPE_NAMES, AccumulateGrad, Array, Node, Scalar, run_backward
+from minigrad.autograd import (
+    SCALAR_TYPE_NAMES,
+    AccumulateGrad,
+    Array,
+    AsStrided,
+    CopySlices,
+    Function,
+    Node,
+    Scalar,
+    is_dense,
+    run_backward,
+)
 
 
 class dtype:  # noqa: N801 - torch's name
@@ -46,6 +57,13 @@ VIEW_MADE_WITHOUT_GRAD = (
     "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if "
     "you want the inplace to be tracked)."
 )
+VIEW_MADE_WITHOUT_GRAD_BASE_MODIFIED = VIEW_MADE_WITHOUT_GRAD.replace(
+    "is being modified inplace", "its base or another view of its base has been modified inplace"
+)
+OVERLAP = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
+    "location. Please clone() the tensor before performing the operation."
+)
 INT_REQUIRES_GRAD = "only Tensors of floating point dtype can require gradients"
 P = ParamSpec("P")
 
@@ -64,23 +82,68 @@ def in_place(method: Callable[Concatenate[Tensor, P], Tensor]) -> Callable[Conca
     return method_
 
 
+class AllDims:
+    """`sum()` with no dim given (torch's SumBackward0); `sum(dim=None)` is torch's other overload
+    (SumBackward1, and keepdim applies)."""
+
+    def __repr__(self) -> str:
+        return "all dims"
+
+
+ALL_DIMS = AllDims()
+Dims = int | Sequence[int] | None | AllDims
+
+
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and backpropagate through them.
 
     Build one with `minigrad.tensor(...)` and the other factories; ops return new Tensors. `_data` is the
     numpy array; views (`t()`, `detach()`) share it, and share its version counter, as in torch.
+
+    A view made by an op (`t()`, `transpose`...) also knows its `_base` and the view ops that made it from
+    the base, as torch's views do: it requires grad when its base does, an in-place op on it rewrites the
+    base's history (CopySlices), and once its base or another view of it is modified in place, its grad_fn
+    is rebuilt from the base's new history (AsStridedBackward0) when next read.
     """
 
-    __slots__ = ("_accumulator", "_base", "_data", "_requires_grad", "_version_counter", "grad", "grad_fn")
+    __slots__ = (
+        "_accumulator",
+        "_base",
+        "_data",
+        "_grad_fn",
+        "_requires_grad",
+        "_version_counter",
+        "_view_made_without_grad",
+        "_view_ops",
+        "_view_version",
+        "grad",
+    )
 
     def __init__(self, data: Array, requires_grad: bool = False, grad_fn: Node | None = None) -> None:
         self._data = data
-        self._requires_grad = requires_grad
+        self._requires_grad = requires_grad  # its own flag, torch's requires_grad_ (or it has a grad_fn)
         self.grad: Tensor | None = None
-        self.grad_fn = grad_fn
+        self._grad_fn = grad_fn
         self._version_counter = [0]  # a list, so that views can share it
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
         self._base: Tensor | None = None  # for a view (t(), transpose...): the tensor whose memory it shares
+        # Set on views only (by _make_view_of): the view ops from the base to this view; the version at which
+        # grad_fn was last set; whether it was made under no_grad (then in-place edits with grad are refused).
+        self._view_ops: tuple[Function, ...]
+        self._view_version: int
+        self._view_made_without_grad: bool
+
+    def _make_view_of(self, base: Tensor, op: Function) -> None:
+        """Make this tensor, `op`'s output, a view of `base` (itself maybe a view): same memory, same version
+        counter; its `_base` is the tensor that owns the memory."""
+        self._version_counter = base._version_counter
+        self._view_version = base._version_counter[0]
+        if base._base is None:
+            self._base, self._view_ops = base, (op,)
+            self._view_made_without_grad = not autograd._grad_enabled
+        else:
+            self._base, self._view_ops = base._base, (*base._view_ops, op)
+            self._view_made_without_grad = not autograd._grad_enabled or base._view_made_without_grad
 
     # ------------------------------------------------------------ what it is
     @property
@@ -118,6 +181,28 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    @property
+    def grad_fn(self) -> Node | None:
+        if self._base is not None and self._view_version != self._version_counter[0]:
+            self._rebuild_view_grad_fn()
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node: Node | None) -> None:
+        self._grad_fn = node
+
+    def _rebuild_view_grad_fn(self) -> None:
+        """This view's base, or another view of it, was modified in place: its grad_fn becomes torch's
+        AsStridedBackward0 over the base's history as it is now."""
+        base = self._base
+        assert base is not None
+        if self._grad_fn is None and not base._requires_grad:
+            return  # nothing to rebuild (torch leaves its version mark as it was, too)
+        if self._view_made_without_grad:
+            raise RuntimeError(VIEW_MADE_WITHOUT_GRAD_BASE_MODIFIED)
+        self._grad_fn, self._requires_grad = AsStrided(base, self._view_ops), True
+        self._view_version = self._version_counter[0]
+
     def _is_view(self) -> bool:
         """Whether it shares memory with `_base` (torch's spellings, which tools such as torchviz read)."""
         return self._base is not None
@@ -131,7 +216,7 @@ class Tensor:
             self._data,
             dtype_name=None if self.dtype in DEFAULT_DTYPES else repr(self.dtype),
             grad_fn_name=None if self.grad_fn is None else self.grad_fn.name(),
-            requires_grad=self._requires_grad,
+            requires_grad=self.requires_grad,
         )
 
     # ------------------------------------------------------------ getting values out
@@ -162,7 +247,8 @@ class Tensor:
     # ------------------------------------------------------------ autograd
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        # A view requires grad when its base does, even one made under no_grad or before base.requires_grad_()
+        return self._requires_grad or (self._base is not None and self._base._requires_grad)
 
     @requires_grad.setter
     def requires_grad(self, requires_grad: bool) -> None:
@@ -195,7 +281,7 @@ class Tensor:
                 raise RuntimeError("got 1 tensors and 0 gradients")
             gradient = gradients[0]
         if gradient is None:
-            if self._data.size != 1:
+            if self._data.size != 1 and self.requires_grad:  # torch's order of checks
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             grad = np.ones_like(self._data)
         else:
@@ -205,27 +291,47 @@ class Tensor:
                     f"output[0] has a shape of minigrad.Size({list(self.shape)})."
                 )
             grad = gradient._data.astype(self._data.dtype)
-        if not self._requires_grad:
+        root = self._node()
+        if root is None:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        run_backward(self._node(), grad, retain_graph=bool(retain_graph))
+        run_backward(root, grad, retain_graph=bool(retain_graph))
 
-    def _node(self) -> Node:
-        """Where backward enters this tensor: its grad_fn, or for a leaf its AccumulateGrad node. A leaf
-        holds that node weakly (the graph holds it), as torch does, so no reference cycle forms."""
-        if self.grad_fn is not None:
-            return self.grad_fn
+    def _node(self) -> Node | None:
+        """Where backward enters this tensor: its grad_fn, or for a leaf that requires grad its AccumulateGrad
+        node (held weakly: the graph holds it, as in torch, so no reference cycle forms); else None (a view
+        made under no_grad requires grad through its base, but gradients don't flow into it)."""
+        grad_fn = self.grad_fn if self._base is not None else self._grad_fn
+        if grad_fn is not None:
+            return grad_fn
+        if not self._requires_grad:
+            return None
         node = None if self._accumulator is None else self._accumulator()
         if node is None:
             node = AccumulateGrad(self)
             self._accumulator = weakref.ref(node)
         return node
 
-    def _accumulate_grad(self, grad: Array) -> None:
+    def _accumulate_grad(self, grad: Array, version: int = 0, shared: bool = False) -> None:
+        """Add `grad` into `.grad`. Its version follows torch's: the first gradient, when only the engine held
+        it and it has this tensor's layout, becomes the .grad as it is (keeping its `version`); otherwise torch
+        copies it (version 1). Later gradients add in place (one more)."""
         if self.grad is None:
             self.grad = Tensor(np.array(grad, dtype=self._data.dtype))  # a copy: grad arrays may be shared
+            taken_as_is = not shared and grad.dtype == self._data.dtype and self._has_layout_of(grad)
+            self.grad._version_counter[0] = version if taken_as_is else 1
         else:
             self.grad._data += grad
             self.grad._version_counter[0] += 1
+
+    def _has_layout_of(self, grad: Array) -> bool:
+        """torch's "gradient layout contract": a dense tensor's .grad has its strides (sizes 1 aside)."""
+        data = self._data
+        if not is_dense(data):
+            return bool(grad.flags.c_contiguous)
+        return all(
+            (stride == own) if size != 1 else stride != 0
+            for size, stride, own in zip(grad.shape, grad.strides, data.strides, strict=True)
+        )
 
     # ------------------------------------------------------------ arithmetic
     # Each op is one method under torch's name; `minigrad.add(a, b)` and the rest are these same methods
@@ -362,32 +468,41 @@ class Tensor:
         )
 
     def zero_(self) -> Tensor:
-        self._check_in_place()
-        if autograd._grad_enabled and self._requires_grad:  # a non-leaf in the graph: record it, as torch
-            self.grad_fn = ops.Zero.apply(self).grad_fn
+        recording = self._check_in_place()
+        node = ops.Zero.apply(self).grad_fn if recording else None  # backward passes no gradient through
         self._data.fill(0)
         self._version_counter[0] += 1
+        if node is not None:
+            self._set_history(node)
         return self
 
-    def _check_in_place(self) -> None:
-        if not autograd._grad_enabled:
-            return
-        if self._requires_grad and self.grad_fn is None:
-            raise RuntimeError(LEAF_IN_PLACE)
+    def _check_in_place(self, *others: Tensor) -> bool:
+        """torch's checks before an in-place op that will be recorded (grad mode is on, and this tensor or
+        another operand requires grad); returns whether it will be."""
+        if not autograd._grad_enabled or not (self.requires_grad or any(x.requires_grad for x in others)):
+            return False
         base = self._base
-        if base is not None and base._requires_grad:
-            if self.grad_fn is None:
+        if base is not None:
+            if self._view_made_without_grad:
                 raise RuntimeError(VIEW_MADE_WITHOUT_GRAD)
-            if base.grad_fn is None:
+            if self.requires_grad and base.is_leaf:
                 raise RuntimeError("a view of " + LEAF_IN_PLACE)
-            # torch rewrites the base's graph here (CopySlices); minigrad keeps to what the notebook needs.
-            raise NotImplementedError("minigrad does not support in-place ops on a view of a tensor that requires grad")
+        if self.requires_grad and self.is_leaf:
+            raise RuntimeError(LEAF_IN_PLACE)
+        return True
 
     def _in_place(self, method: Callable[..., Tensor], *args: Any, **kwargs: Any) -> Tensor:
         """`self.add_(other)`: computed as `self.add(other)` (recorded in the graph when grad mode is on),
         checked, then written into this tensor's own array, so views and `.grad` stay attached."""
-        self._check_in_place()
-        result = method(self, *args, **kwargs)
+        tensors = [x for x in (*args, *kwargs.values()) if isinstance(x, Tensor)]
+        self._check_in_place(*tensors)
+        for other in tensors:
+            self._check_no_partial_overlap(other._data)
+        autograd.writing_into = self._data  # BinaryOp keeps a copy of the old value if backward needs it
+        try:
+            result = method(self, *args, **kwargs)
+        finally:
+            autograd.writing_into = None
         if result._data.shape != self._data.shape:
             raise RuntimeError(
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}"
@@ -399,18 +514,44 @@ class Tensor:
             )
         self._data[...] = result._data
         self._version_counter[0] += 1
-        if result.grad_fn is not None:
-            self.grad_fn, self._requires_grad = result.grad_fn, True
+        if result._grad_fn is not None:
+            self._set_history(result._grad_fn)
         return self
 
-    # ------------------------------------------------------------ reductions
-    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        if dim is None:
-            return ops.Sum.apply(self)
-        return ops.SumDim.apply(self, dim=dim, keepdim=keepdim)
+    def _check_no_partial_overlap(self, source: Array) -> None:
+        """torch refuses to write into memory that the other operand reads in another layout (`b = a.t();
+        b += a`); the same array (`a += a`) is fine. Arrays that own their memory can't overlap: skip those."""
+        data = self._data
+        if source is data or (data.base is None and source.base is None) or not np.shares_memory(data, source):
+            return
+        same_layout = (
+            source.__array_interface__["data"] == data.__array_interface__["data"]
+            and source.strides == data.strides
+            and source.shape == data.shape
+        )
+        if not same_layout:
+            raise RuntimeError(OVERLAP)
 
-    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        if dim is None:
+    def _set_history(self, node: Node) -> None:
+        """After an in-place op recorded as `node`: this tensor is now that op's output (torch's
+        rebase_history). For a view, the base's history is rewritten instead (CopySlices), and the view's
+        grad_fn is rebuilt from it at once (as torch, so that nodes are numbered in torch's order)."""
+        base = self._base
+        if base is None:
+            self._grad_fn, self._requires_grad = node, True
+            return
+        assert isinstance(node, Function)
+        base._grad_fn, base._requires_grad = CopySlices(base, self._view_ops, node), True
+        self._rebuild_view_grad_fn()
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim: Dims = ALL_DIMS, keepdim: bool = False) -> Tensor:
+        if dim is ALL_DIMS:
+            return ops.Sum.apply(self)
+        return ops.SumDim.apply(self, dim=dim, keepdim=keepdim)  # dim=None: all dims, and keepdim holds
+
+    def mean(self, dim: Dims = ALL_DIMS, keepdim: bool = False) -> Tensor:
+        if dim is ALL_DIMS:
             return ops.Mean.apply(self)
         return ops.MeanDim.apply(self, dim=dim, keepdim=keepdim)
 
@@ -441,7 +582,10 @@ class Tensor:
                 return ops.Dot.apply(self, other)
             case 1, 2:
                 row = ops.Unsqueeze.apply(self, dim=0)
-                return ops.Squeeze.apply(ops.Mm.apply(row, other), dim=0)
+                product = ops.Squeeze.apply(ops.Mm.apply(row, other), dim=0)
+                # torch squeezes the product in place (squeeze_): the result is no view, and at version 1
+                product._base, product._version_counter = None, [1]
+                return product
             case a, b if 0 in (a, b):
                 raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a}D and {b}D")
         raise NotImplementedError(f"minigrad's matmul takes 1-D and 2-D tensors, not {self.ndim}-D and {other.ndim}-D")

@@ -25,7 +25,7 @@ RULES = {
     "SubBackward0": "grad_self = grad, grad_other = -grad (each summed back to its input's shape)",
     "RsubBackward0": "grad_self = -grad, grad_other = grad (self was subtracted from other)",
     "RsubBackward1": "grad_self = -grad (self was subtracted from a number)",
-    "MulBackward0": "grad_self = grad * other, grad_other = grad * self (for x * x, both at once: 2 * grad * x)",
+    "MulBackward0": "grad_self = grad * other, grad_other = grad * self (x * x: grad * x along each edge)",
     "DivBackward0": "grad_self = grad / other, grad_other = -grad * self / other²",
     "NegBackward0": "grad_self = -grad",
     "PowBackward0": "grad_self = grad * exponent * self^(exponent - 1)",

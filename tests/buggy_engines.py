@@ -123,8 +123,8 @@ def square_counts_one_side(engine: ModuleType) -> None:
         def backward(self: Any, grad: Any) -> tuple[Any, ...]:
             grad_a, grad_b = original(self, grad)
             (node_a, _), (node_b, _) = self.next_functions
-            # minigrad sends x * x's two equal contributions as one, doubled (grad_b is None): halve it
-            return (grad_a / 2 if node_a is node_b else grad_a), grad_b
+            # x * x sends grad * x along both edges: drop the second
+            return grad_a, (None if node_a is node_b else grad_b)
 
         return backward
 
@@ -190,9 +190,9 @@ def gradients_overwritten(engine: ModuleType) -> None:
     """A backward replaces a leaf's gradient instead of adding to it."""
 
     def overwrite(original: Method) -> Method:
-        def accumulate(self: Any, grad: Any) -> None:
+        def accumulate(self: Any, grad: Any, *args: Any) -> None:
             self.grad = None
-            original(self, grad)
+            original(self, grad, *args)
 
         return accumulate
 
@@ -523,7 +523,7 @@ PER_OP_BUGS = (
         "t()'s backward not transposed back",
         transpose_backward_not_transposed,
         0,
-        "backward",
+        "update",
         frozenset({BACKWARD}),
         named=Named("t", "backward", "w", "not transposed back"),
     ),
@@ -531,7 +531,7 @@ PER_OP_BUGS = (
         "Mm's backward transposes b's gradient",
         mm_backward_transposed,
         0,
-        "backward",
+        "update",
         frozenset({BACKWARD}),
         named=Named("@", "backward", "b", "the transposed shape"),
     ),
@@ -552,7 +552,7 @@ PER_OP_BUGS = (
         "no in-place -=",
         no_in_place_subtract,
         0,
-        "zero_()",
+        "read",
         frozenset({UPDATE_KEEPS_LEAF}),
         named=Named("-=", "forward", None, "made a new tensor"),
     ),
@@ -560,7 +560,7 @@ PER_OP_BUGS = (
         "bias gradient not summed",
         bias_gradient_not_summed,
         0,
-        "backward",
+        "update",
         frozenset({BIAS_SUMMED}),
         named=Named("bias broadcast", "backward", "b", "sum it over the 4 rows"),
     ),

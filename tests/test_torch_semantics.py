@@ -1,0 +1,401 @@
+"""Autograd, view and in-place semantics, each program run on torch and on minigrad and compared.
+
+Every program below is a function of the library (`lib` is `torch` or `minigrad`) that returns what it made.
+Both runs are described the same way and must agree: each tensor's values (bitwise: these programs only add
+small integers or compute elementwise, where IEEE fixes every bit), dtype, shape, requires_grad, is_leaf,
+its grad_fn graph (node names and edges), _version, .grad (described the same way) and repr; each error's type
+and message; the numpy warnings raised. Nothing expected is written here: torch gives it at test time.
+Most programs are the repros of issue 8 (wrong values, views, in-place, autograd semantics).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+import minigrad
+
+torch = pytest.importorskip("torch")
+
+Program = Callable[[ModuleType], dict[str, Any]]
+PROGRAMS: dict[str, Program] = {}
+ANOMALY_HINT = " Hint: enable anomaly detection"  # minigrad has no anomaly mode (README)
+
+
+def program(fn: Program) -> Program:
+    PROGRAMS[fn.__name__] = fn
+    return fn
+
+
+# ---------------------------------------------------------------- describing what a program made
+def message(error: BaseException) -> str:
+    text = str(error).split(ANOMALY_HINT)[0]
+    return text.replace("torch.", "minigrad.").replace("torch::", "minigrad::")
+
+
+def attempt(fn: Callable[[], Any]) -> Any:
+    """Run a statement that may raise; an error becomes its type and message, so the program can go on."""
+    try:
+        return fn()
+    except Exception as error:
+        return ("raised", type(error).__name__, message(error))
+
+
+def graph(node: Any, depth: int = 8) -> Any:
+    """A grad_fn's name and, recursively, its edges' (node, input number)."""
+    if node is None:
+        return None
+    name = node.name().replace("torch::autograd::", "")
+    if depth == 0:
+        return name
+    return (name, tuple((graph(child, depth - 1), index) for child, index in node.next_functions))
+
+
+def describe(value: Any) -> Any:
+    if isinstance(value, minigrad.Tensor | torch.Tensor):
+        data = value.detach().numpy()
+        return {
+            "array": (type(data).__name__, data.dtype.str, data.shape, data.tobytes()),
+            "dtype": str(value.dtype),
+            "shape": tuple(value.shape),
+            "requires_grad": value.requires_grad,
+            "is_leaf": value.is_leaf,
+            "grad_fn": attempt(lambda: graph(value.grad_fn)),
+            "version": value._version,
+            "grad": describe(value.grad) if value.is_leaf else None,  # torch warns on a non-leaf's .grad
+            "repr": attempt(lambda: repr(value)),
+        }
+    if isinstance(value, np.ndarray):
+        return (type(value).__name__, value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, tuple | list):
+        return tuple(describe(v) for v in value)
+    if isinstance(value, dict):
+        return {k: describe(v) for k, v in value.items()}
+    if isinstance(value, minigrad.Size | torch.Size):
+        return ("Size", tuple(value))
+    if isinstance(value, minigrad.dtype | torch.dtype):
+        return str(value)
+    if hasattr(value, "next_functions"):  # a graph node
+        return graph(value)
+    return value
+
+
+def observe(prog: Program, lib: ModuleType) -> dict[str, Any]:
+    """What `prog` makes with `lib`: its results described, or its error, and the warnings it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            made = describe(prog(lib))
+        except Exception as error:
+            made = ("raised", type(error).__name__, message(error))
+    return {"made": made, "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}
+
+
+def assert_same(prog: Program) -> None:
+    expected, got = observe(prog, torch), observe(prog, minigrad)
+    assert got == expected, f"{prog.__name__}:\n minigrad {got}\n torch    {expected}"
+
+
+# ---------------------------------------------------------------- 1. 0-d results are arrays
+@program
+def negating_a_0d_tensor(lib: ModuleType) -> dict[str, Any]:
+    y = -lib.tensor(-9.27)
+    made = {"y": y, "y * y": y * y, "numpy": y.numpy(), "+ float64": y + lib.ones(2, dtype=lib.float64)}
+    y += 1
+    made["y += 1"] = y.clone() if hasattr(y, "clone") else y * 1
+    y.zero_()
+    made["zeroed"] = y
+    return made
+
+
+@program
+def every_op_on_0d_tensors_gives_arrays(lib: ModuleType) -> dict[str, Any]:
+    a, b = lib.tensor(3.0, requires_grad=True), lib.tensor(-1.5, requires_grad=True)
+    results = {
+        "a + b": a + b,
+        "a - b": a - b,
+        "a * b": a * b,
+        "a / b": a / b,
+        "-a": -a,
+        "a ** 2": a**2,
+        "a ** 0.5": a**0.5,
+        "2 / a": 2 / a,
+        "2 - a": 2 - a,
+        "a.sum()": a.sum(),
+        "a.mean()": a.mean(),
+        "a.t()": a.t(),
+        "a.sum(0)": a.sum(0),
+        "vector @ vector": lib.ones(3) @ lib.ones(3),
+    }
+    total = sum(results.values(), lib.tensor(0.0))
+    total.backward()
+    return {**results, "total": total, "a": a, "b": b}
+
+
+@program
+def backward_through_a_negated_0d_tensor(lib: ModuleType) -> dict[str, Any]:
+    x = lib.tensor(-9.27, requires_grad=True)
+    z = (-x) / 0.5
+    z.backward()
+    return {"x": x, "z": z}
+
+
+# ---------------------------------------------------------------- 2. a view whose base is modified in place
+@program
+def view_of_a_base_modified_in_place(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(2, 3, requires_grad=True)
+    h = w * 2
+    v = h.t()
+    h *= 3
+    v.sum().backward()
+    return {"w": w, "h": h, "v": v}
+
+
+@program
+def view_of_a_base_modified_under_no_grad(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(2, 3, requires_grad=True)
+    h = w * 2
+    v = h.t()
+    with lib.no_grad():
+        h *= 3
+    v.sum().backward()
+    return {"w": w, "h": h, "v": v}
+
+
+@program
+def view_of_a_base_changed_through_detach(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(2, 3, requires_grad=True)
+    h = w * 2
+    v = h.t()
+    h.detach().mul_(3)
+    (v * v).sum().backward()
+    return {"w": w, "h": h, "v": v}
+
+
+@program
+def view_of_a_leaf_modified_under_no_grad(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(2, 3, requires_grad=True)
+    v = w.t()
+    with lib.no_grad():
+        v.mul_(2)
+    v.sum().backward()
+    return {"w": w, "v": v}
+
+
+@program
+def view_made_under_no_grad_then_base_modified(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(2, 3, requires_grad=True)
+    h = w * 2
+    with lib.no_grad():
+        v = h.t()
+    h *= 3
+    return {"grad_fn": attempt(lambda: v.grad_fn), "requires_grad": v.requires_grad, "h": h}
+
+
+# ---------------------------------------------------------------- 3. in place on a view: CopySlices
+@program
+def in_place_on_a_view_of_a_tensor_needing_no_grad(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(3, 2, requires_grad=True)
+    a = lib.zeros(2, 3)
+    v = a.t()
+    v += w
+    made = {"a": a, "v": v}
+    (a * lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+    return {**made, "w": w, "second backward": attempt(lambda: a.sum().backward())}
+
+
+@program
+def in_place_multiply_on_a_view_of_a_non_leaf(lib: ModuleType) -> dict[str, Any]:
+    w = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    h = w * 1
+    v = h.t()
+    v *= w.t()
+    (h * h).sum().backward()
+    return {"w": w, "h": h, "v": v}
+
+
+@program
+def in_place_on_a_view_of_a_view(lib: ModuleType) -> dict[str, Any]:
+    a = lib.zeros(2, 3)
+    v = a.t()
+    u = v.t()
+    w = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    u += w
+    u.mul_(2)
+    (a * a).sum().backward()
+    return {"a": a, "v": v, "u": u, "w": w}
+
+
+@program
+def in_place_on_permuted_transposed_and_zeroed_views(lib: ModuleType) -> dict[str, Any]:
+    w = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    y = w * 1
+    u = y.T
+    u *= 2
+    y.transpose(1, 0).sub_(w.t())
+    made = {"y": y, "u": u}
+    z = w * 3
+    z.t().zero_()
+    (y * y + z).sum().backward()
+    return {**made, "z": z, "w": w}
+
+
+@program
+def in_place_on_views_refused_as_torch_refuses(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(2, 3, requires_grad=True)
+    a = lib.zeros(2, 3)
+    with lib.no_grad():
+        v = a.t()
+    b = lib.ones(2, 3)
+    u = b.t()
+    b.requires_grad_()
+    return {
+        "view of a leaf": attempt(lambda: w.t().add_(1)),
+        "view made under no_grad": attempt(lambda: v.add_(w.t())),
+        "view made before requires_grad_": attempt(lambda: u.add_(1)),
+        "a": a,
+        "b": b,
+        "w": w,
+    }
+
+
+# ---------------------------------------------------------------- 4, 5, 13: what backward uses
+@program
+def requires_grad_turned_off_after_the_graph_was_made(lib: ModuleType) -> dict[str, Any]:
+    w = lib.tensor(2.0, requires_grad=True)
+    y = w * 3
+    w.requires_grad_(False)
+    y.backward()
+    return {"w": w, "y": y}
+
+
+@program
+def saved_cast_then_modified_in_place(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(3, dtype=lib.float64, requires_grad=True)
+    x = lib.ones(3)
+    y = x * w
+    with lib.no_grad():
+        x *= 5
+    return {"backward": attempt(lambda: y.sum().backward()), "w": w, "x": x}
+
+
+@program
+def multiply_and_divide_in_place_by_a_tensor_needing_grad(lib: ModuleType) -> dict[str, Any]:
+    made = {}
+    for name in ("*=", "/="):
+        z = lib.tensor([2.0, 4.0], requires_grad=True)
+        x = lib.tensor([3.0, 5.0], requires_grad=True)
+        y = x * 1
+        if name == "*=":
+            y *= z
+        else:
+            y /= z
+        (y * y).sum().backward()
+        made[name] = {"x": x, "y": y, "z": z}
+    return made
+
+
+@program
+def multiply_in_place_by_itself(lib: ModuleType) -> dict[str, Any]:
+    x = lib.tensor([3.0, 5.0], requires_grad=True)
+    y = x * 1
+    y *= y
+    return {"backward": attempt(lambda: y.sum().backward()), "x": x, "y": y}
+
+
+# ---------------------------------------------------------------- 6. torch's order of gradient sums
+@program
+def a_leaf_reached_three_ways(lib: ModuleType) -> dict[str, Any]:
+    x = lib.tensor(4.3278937339782715, requires_grad=True)
+    y = x * x + x * 1.9
+    y.backward()
+    return {"x": x, "y": y}
+
+
+# ---------------------------------------------------------------- 7, 8, 9, 10, 11
+@program
+def reductions_over_dim_none_keep_dims(lib: ModuleType) -> dict[str, Any]:
+    x = lib.ones(2, 3, requires_grad=True)
+    return {
+        "sum": x.sum(dim=None, keepdim=True),
+        "mean": x.mean(dim=None, keepdim=True),
+        "sum(dim=None)": x.sum(dim=None),
+        "sum()": x.sum(),
+        "lib.sum": lib.sum(x),
+    }
+
+
+@program
+def views_require_grad_through_their_base(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(2, 3, requires_grad=True)
+    with lib.no_grad():
+        v = w.t()
+    a = lib.ones(2, 3)
+    u = a.t()
+    a.requires_grad_()
+    y = (v * 2).sum() + (u * 3).sum()
+    y.backward()
+    return {"v": v, "u": u, "y": y, "w": w, "a": a, "0-d t().t()": lib.tensor(1.0).t().t()}
+
+
+@program
+def in_place_from_an_overlapping_view(lib: ModuleType) -> dict[str, Any]:
+    a = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+    b = a.t()
+    c = lib.ones(2, 3)
+    return {
+        "b += a": attempt(lambda: b.add_(a)),
+        "shape and overlap": attempt(lambda: c.t().add_(c)),
+        "a += a": a.add_(a),
+        "a": a,
+        "b": b,
+    }
+
+
+@program
+def backward_errors_in_torch_order(lib: ModuleType) -> dict[str, Any]:
+    return {
+        "no grad, not scalar": attempt(lambda: lib.ones(2, 3).backward()),
+        "no grad, scalar": attempt(lambda: lib.ones(()).backward()),
+        "grad, not scalar": attempt(lambda: lib.ones(2, requires_grad=True).backward()),
+    }
+
+
+@program
+def a_failing_backward_keeps_what_it_accumulated(lib: ModuleType) -> dict[str, Any]:
+    a = lib.tensor(2.0, requires_grad=True)
+    b = lib.tensor(1.0, requires_grad=True)
+    y = a * a + b * 2
+    z = a * a + b
+    y.backward()
+    z.backward()
+    return {"again y": attempt(y.backward), "again z": attempt(z.backward), "a": a, "b": b}
+
+
+@program
+def versions_of_products_and_grads(lib: ModuleType) -> dict[str, Any]:
+    w = lib.ones(3, requires_grad=True)
+    (w * 2).sum().backward()
+    first = w.grad._version
+    (w * 2).sum().backward()
+    return {"first": first, "w": w, "1-D @ 2-D": lib.ones(3) @ lib.ones(3, 2), "2-D @ 1-D": lib.ones(2, 3) @ w}
+
+
+@program
+def numpy_warnings_stay_silent(lib: ModuleType) -> dict[str, Any]:
+    x = lib.tensor([0.0, 1.0, -1.0, 3e38], requires_grad=True)
+    inf = lib.tensor([float("inf")] * 4)
+    y = x / 0 + x * 10 + (inf - inf) + 1 / x + x**-1 + (x * 1e38).sum() + x.mean()
+    y.sum().backward()
+    return {"y": y, "x": x}
+
+
+# ---------------------------------------------------------------- the test (after every program is registered)
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_same_as_torch(name: str) -> None:
+    assert_same(PROGRAMS[name])
