@@ -142,7 +142,9 @@ class Node:
         return f"<{type(self).__name__} object at {id(self):#x}>"
 
     def __lt__(self, other: Node) -> bool:
-        return False  # ties in backward's ready queue: AccumulateGrad nodes, which torch runs in any order
+        """Backward's ready queue is a heap of nodes: the first is the one torch runs first, the highest
+        sequence number (AccumulateGrad nodes tie, and torch runs those in any order)."""
+        return self.sequence_nr > other.sequence_nr
 
 
 class AccumulateGrad(Node):
@@ -181,7 +183,7 @@ class SavedValue:
 
     def unpack(self) -> Array | Scalar | None:
         tensor = self.tensor
-        if tensor is not None and tensor._version != self.version:
+        if tensor is not None and tensor._version_counter[0] != self.version:
             data = tensor._data  # the tensor, not the value: the value may be a copy cast to another dtype
             kind = SCALAR_TYPE_NAMES[data.dtype.name]
             raise RuntimeError(
@@ -250,7 +252,7 @@ class Function(Node):
     def saved_values(self) -> tuple[Any, ...]:
         if self._saved is None:
             raise RuntimeError(BACKWARD_TWICE)
-        return tuple(saved.unpack() for saved in self._saved)
+        return tuple([saved.unpack() for saved in self._saved])
 
     def _unpack_saved(self, index: int) -> Tensor | None:
         """What save_for_backward kept at `index`: the input tensor it is the data of, else a new tensor."""
@@ -395,8 +397,8 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
-    # Pass 2: run the ready nodes, in torch's order: highest sequence number first (a heap of negated
-    # numbers), AccumulateGrad nodes before any Function (theirs is the highest).
+    # Pass 2: run the ready nodes, in torch's order: highest sequence number first (a heap: see Node.__lt__),
+    # so AccumulateGrad nodes before any Function (theirs is the highest).
     buffers: dict[Node, Array] = {root: grad}  # each node's gradient so far
     # torch's tensor for a buffered gradient, where it differs from a new tensor that the engine alone holds
     # (the common case): its version, and whether others hold it too (then torch does not add the next
@@ -420,11 +422,11 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
         buffers[child] = grad
         unusual[child] = (version, shared)
 
-    ready = [(-root.sequence_nr, root)]
+    ready = [root]
     token = numpy_errors.set(QUIET)  # numpy warns of overflow, x / 0, inf - inf...; torch is silent
     try:
         while ready:
-            node = heapq.heappop(ready)[1]
+            node = heapq.heappop(ready)
             grad_in = buffers.pop(node, None)
             info = unusual.pop(node, None)
             if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
@@ -453,7 +455,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
-                    heapq.heappush(ready, (-child.sequence_nr, child))
+                    heapq.heappush(ready, child)
     finally:
         numpy_errors.reset(token)
 

@@ -115,16 +115,15 @@ class BinaryOp(Function):
     def forward(self, a: Operand, b: Operand) -> Array:
         promoted_a, promoted_b = promote(a, b)
         recording = True in self.needs_input_grad
-        in_place = a is autograd.writing_into  # `a op= b`
         if recording:
             self.layouts = (layout(a), layout(b))  # backward sums gradients back to these shapes and dtypes
-            if in_place and self.needs_input_grad[1]:  # a's old value, which backward may need, is about to
-                promoted_a = np.array(promoted_a)  # be overwritten: keep a copy (as torch)
+            if a is autograd.writing_into and self.needs_input_grad[1]:  # `a op= b`: a's old value, which
+                promoted_a = np.array(promoted_a)  # backward needs, is about to be overwritten: keep a copy
         try:
             result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
-        if recording and (promoted_b is not b or (promoted_a is not a and not in_place)):
+        if recording and (promoted_b is not b or (promoted_a is not a and a is not autograd.writing_into)):
             self.watch_cast_inputs(((promoted_a, a), (promoted_b, b)))
         return result
 
@@ -140,10 +139,12 @@ class BinaryOp(Function):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
         layout_a, layout_b = self.layouts
-        return (
-            None if grad_a is None else unbroadcast(grad_a, layout_a),
-            None if grad_b is None else unbroadcast(grad_b, layout_b),
-        )
+        # unbroadcast only what needs it: most gradients already have their input's shape and dtype
+        if grad_a is not None and (grad_a.shape != layout_a[0] or grad_a.dtype != layout_a[1]):  # type: ignore[index]
+            grad_a = unbroadcast(grad_a, layout_a)
+        if grad_b is not None and (grad_b.shape != layout_b[0] or grad_b.dtype != layout_b[1]):  # type: ignore[index]
+            grad_b = unbroadcast(grad_b, layout_b)
+        return grad_a, grad_b
 
     def compute(self, a: Any, b: Any) -> Any:
         raise NotImplementedError

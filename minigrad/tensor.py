@@ -468,7 +468,7 @@ class Tensor:
         )
 
     def zero_(self) -> Tensor:
-        recording = self._check_in_place()
+        recording = autograd._grad_enabled and self._check_in_place()
         node = ops.Zero.apply(self).grad_fn if recording else None  # backward passes no gradient through
         self._data.fill(0)
         self._version_counter[0] += 1
@@ -494,15 +494,19 @@ class Tensor:
     def _in_place(self, method: Callable[..., Tensor], *args: Any, **kwargs: Any) -> Tensor:
         """`self.add_(other)`: computed as `self.add(other)` (recorded in the graph when grad mode is on),
         checked, then written into this tensor's own array, so views and `.grad` stay attached."""
-        tensors = [x for x in (*args, *kwargs.values()) if isinstance(x, Tensor)]
-        self._check_in_place(*tensors)
+        tensors = [x for x in args if isinstance(x, Tensor)]
+        if kwargs:
+            tensors += [x for x in kwargs.values() if isinstance(x, Tensor)]
         for other in tensors:
             self._check_no_partial_overlap(other._data)
-        autograd.writing_into = self._data  # BinaryOp keeps a copy of the old value if backward needs it
-        try:
+        if autograd._grad_enabled and self._check_in_place(*tensors):  # it will be recorded
+            autograd.writing_into = self._data  # BinaryOp keeps a copy of the old value if backward needs it
+            try:
+                result = method(self, *args, **kwargs)
+            finally:
+                autograd.writing_into = None
+        else:
             result = method(self, *args, **kwargs)
-        finally:
-            autograd.writing_into = None
         if result._data.shape != self._data.shape:
             raise RuntimeError(
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}"
@@ -522,7 +526,7 @@ class Tensor:
         """torch refuses to write into memory that the other operand reads in another layout (`b = a.t();
         b += a`); the same array (`a += a`) is fine. Arrays that own their memory can't overlap: skip those."""
         data = self._data
-        if source is data or (data.base is None and source.base is None) or not np.shares_memory(data, source):
+        if (data.base is None and source.base is None) or source is data or not np.shares_memory(data, source):
             return
         same_layout = (
             source.__array_interface__["data"] == data.__array_interface__["data"]

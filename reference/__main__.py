@@ -27,14 +27,16 @@ import numpy as np
 
 from reference.bounds import hessian_eigenvalues
 from reference.contract import Outcome, check_contract
-from reference.engines import EngineCannotStartError, EngineNotFoundError, engine_traceback, load_engine
+from reference.diagnose import diagnose
+from reference.engines import EngineCannotStartError, EngineNotFoundError, load_engine, setup_traceback
 from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_LR, NOTEBOOK_STEPS, NOTEBOOK_TARGETS, Problem
 from reference.parity import Report, check_parity
 from reference.torch_reference import DEVICES, ReferenceUnavailableError, load_torch
 
 # Each problem of a sweep runs 1 to SWEEP_STEPS steps (uniformly drawn): 200 problems take about a minute on
 # two cores (README, "Verify your own engine").
-SWEEP_STEPS = 100
+SWEEP_STEPS = 1000
+CLIPPED = 1e6  # where a plot draws an infinite error/bound (NaN, overflow)
 SWEEP_SPACE = "1-64 samples, 1-16 inputs, 1-8 outputs, scales 1e-3..1e3, lr up to 1/λ_max"
 
 
@@ -141,11 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except (CannotRunError, EngineNotFoundError, EngineCannotStartError, ReferenceUnavailableError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        if args.traceback and isinstance(error, EngineCannotStartError):
-            print(error.traceback, end="", file=sys.stderr)
-        elif args.traceback and isinstance(error, EngineNotFoundError) and error.__cause__ is not None:
-            print(engine_traceback(error.__cause__), end="", file=sys.stderr)
+        frames = setup_traceback(error)
+        hint = "; --traceback shows where" if frames and not args.traceback else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
+        if frames and args.traceback:
+            print(frames, end="", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
@@ -191,6 +193,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{at_failure}")
     if args.plot:
         plot(report, args.plot)
+    if failed or not (report.passed or report.reference_failed):  # where: which op, forward or backward
+        print(f"\n{diagnose(engine, args.dtype).report()}")
     print(verdict(args.engine, report, failed))
     if report.reference_failed:
         return 2
@@ -265,6 +269,8 @@ def sweep(engine: object, args: argparse.Namespace, contract_failures: list[Outc
         f"{interrupted_after}{done - failed} of {done} random problems pass ({args.dtype}, {args.mode}, "
         f"{time.monotonic() - started:.0f} s); worst error/bound {worst[0]:.3g} ({worst[1]})"
     )
+    if failed or contract_failures:
+        print(diagnose(engine, args.dtype).report())
     if contract_failures:
         print(f"FAIL: {args.engine} breaks the contract: {contract_failures[0].check.name}{more(contract_failures)}")
     elif failed:
@@ -324,13 +330,19 @@ def verdict(name: str, report: Report, contract_failures: list[Outcome]) -> str:
 
 
 def plot(report: Report, path: Path) -> None:
+    figure(report).savefig(path)
+    print(f"wrote {path}")
+
+
+def figure(report: Report) -> Any:
+    """The loss curves and each quantity's error/bound per step; a failure marked, and FAIL in the title."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     failure = report.engine.first_failure(report.reference)
-    figure, (losses, ratios) = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
+    drawing, (losses, ratios) = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
     for run, label, style in ((report.engine, report.engine.name, "-"), (report.reference, "torch (reference)", "--")):
         losses.plot(run.trace.values.loss, style, label=label)
     if failure is None:
@@ -340,13 +352,12 @@ def plot(report: Report, path: Path) -> None:
         for axes in (losses, ratios):
             axes.axvline(failure.step, color="red", linewidth=1.5)
         what = getattr(failure, "where", failure.quantity)
+        ratio = min(getattr(failure, "ratio", CLIPPED), CLIPPED)  # an engine that raised: drawn at the top
+        ratios.plot([failure.step], [ratio], "o", color="red", markersize=8, fillstyle="none")
         ratios.annotate(
-            f" step {failure.step}: {what} fails",
-            (failure.step, 1),
-            color="red",
-            fontsize="small",
-            xycoords=("data", "data"),
-        )
+            f"  step {failure.step}: {what} fails", (failure.step, 0.97), xycoords=("data", "axes fraction"),
+            color="red", va="top",
+        )  # fmt: skip
     losses.set(
         yscale="log",
         ylabel="loss (log scale)",
@@ -356,21 +367,21 @@ def plot(report: Report, path: Path) -> None:
     losses.legend()
     for quantity, comparison in report.engine.comparisons.items():
         # inf (NaN or overflow) drawn at the top, where it failed, rather than dropped
-        shown = np.minimum(comparison.worst, 1e6)
+        shown = np.minimum(comparison.worst, CLIPPED)
         ratios.plot(shown, label=quantity, linewidth=0.8)
     ratios.axhline(1, color="black", linestyle="--", linewidth=1)
     ratios.text(0, 1.15, "the bound: a ratio above 1 fails", fontsize="small")
     # symlog: linear below 1e-3, so a ratio of exactly 0 (an exact result, common in float64) shows at 0
     ratios.set_yscale("symlog", linthresh=1e-3)
+    ratios.set_ylim(bottom=0)
     ratios.set(
         xlabel="step",
         ylabel="worst |error| / bound (symlog: 0 shown)",
         title=f"{report.engine.name}: worst error/bound per step and quantity, against the float64 recomputation",
     )
     ratios.legend(ncol=4, fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path)
-    print(f"wrote {path}")
+    drawing.tight_layout()
+    return drawing
 
 
 def entry_point() -> int:

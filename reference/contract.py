@@ -201,7 +201,7 @@ def tensor_attributes(engine: Any) -> None:
     require(grad_leaf.grad is None, f"a new tensor's grad is {type_name(grad_leaf.grad)}, expected None")
 
 
-@check("results are the engine's tensors: ops, sums, t(), detach(), .grad", gate=True)
+@check("results are the engine's tensors", gate=True)
 def results_are_tensors(engine: Any) -> None:
     w, x = leaf(engine, [[1.0, -2.0]]), constant(engine, [[3.0, 4.0], [5.0, 6.0]])
     results = {

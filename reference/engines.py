@@ -96,6 +96,13 @@ def engine_traceback(error: BaseException) -> str:
 
 def where_raised(error: BaseException) -> str:
     frames = [frame for frame in traceback.extract_tb(error.__traceback__) if is_engine_frame(frame)]
-    if not frames:
-        return "--traceback shows where"
-    return f"{Path(frames[-1].filename).name}, line {frames[-1].lineno}; --traceback shows the rest"
+    return f"{Path(frames[-1].filename).name}, line {frames[-1].lineno}" if frames else "in the kit"
+
+
+def setup_traceback(error: BaseException) -> str | None:
+    """The engine's frames behind a setup error (EngineNotFoundError, EngineCannotStartError), if any."""
+    if isinstance(error, EngineCannotStartError):
+        return error.traceback
+    if isinstance(error, EngineNotFoundError) and error.__cause__ is not None:
+        return engine_traceback(error.__cause__)
+    return None

@@ -117,7 +117,7 @@ class EngineError:
     def summary(self) -> str:
         """One line: the exception's last line, cut to fit a terminal (the traceback is self.traceback)."""
         last_line = self.traceback.strip().splitlines()[-1]
-        last_line = last_line if len(last_line) <= 80 else last_line[:79] + "…"
+        last_line = last_line if len(last_line) <= 56 else last_line[:55] + "…"
         return f"{self.engine} raised at step {self.step} ({self.quantity}): {last_line}"
 
 

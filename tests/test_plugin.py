@@ -25,6 +25,7 @@ import pytest
 pytest.importorskip("torch", reason="the fresh virtualenv installs the kit's test extra, torch included")
 KIT = Path(__file__).resolve().parents[1]
 LEARNER_ENGINE = (Path(__file__).with_name("learner_engine.py")).read_text()
+PACKAGED = ("pyproject.toml", "README.md", "minigrad", "reference")  # what the wheel is built from
 PLUGIN = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs", "reference", "-m", "not slow"]
 
 
@@ -74,9 +75,15 @@ def learner_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with locked(shared / "learner-venv.lock"):
         if not (venv / "ready").exists():
             shutil.rmtree(venv, ignore_errors=True)
-            wheels = shared / "wheels"
+            source, wheels = shared / "source", shared / "wheels"
+            source.mkdir()
+            for part in PACKAGED:  # a copy: building writes build/ and *.egg-info beside the sources
+                if (KIT / part).is_dir():
+                    shutil.copytree(KIT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    shutil.copy(KIT / part, source / part)
             build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels)]
-            check(run([*build, str(KIT)], cwd=shared))
+            check(run([*build, str(source)], cwd=shared))
             wheel = next(wheels.glob("minigrad-*.whl"))
             shutil.copytree(dependencies(wheel), venv, symlinks=True, copy_function=os.link)
             check(run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], cwd=shared))
@@ -139,3 +146,20 @@ def test_the_example_adapters_pass_through_the_plugin(
     # through micrograd's Python scalars (README: "Wrapping an engine that isn't shaped like torch")
     done = run([str(learner_python), *PLUGIN, "-k", "not drawn", "--engine", f"{adapter}:engine"], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_checkout_and_the_installed_plugin_register_it_once(learner_python: Path) -> None:
+    """In the kit's checkout with the kit installed (CI's editable install), the entry point and the root
+    conftest.py name the same plugin: pytest loads it once, and --engine is not added twice."""
+    done = run([str(learner_python), "-m", "pytest", "-p", "no:cacheprovider", "--co", "-q", "--engine", "torch"], KIT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reference/tests/test_contract.py::test_engine_keeps_the_contract[module_attributes]" in done.stdout
+
+
+def test_an_engine_that_cannot_be_imported_stops_pytest_with_one_line(learner_python: Path, tmp_path: Path) -> None:
+    folder = learner_folder(tmp_path, "raise ValueError('no config')\n")
+    done = run([str(learner_python), *PLUGIN, "--engine", "myengine"], folder)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        "ERROR: --engine myengine: importing the engine 'myengine' raised ValueError: no config (myengine.py, line 1)"
+    )

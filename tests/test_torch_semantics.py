@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from buggy_engines import VIEW_AND_IN_PLACE_BUGS, Variant
 
 import minigrad
 
@@ -56,8 +57,15 @@ def graph(node: Any, depth: int = 8) -> Any:
     return (name, tuple((graph(child, depth - 1), index) for child, index in node.next_functions))
 
 
+def is_a(value: Any, name: str) -> bool:
+    """An instance of torch's or of a minigrad's class `name` (a seeded-bug minigrad has classes of its own)."""
+    return any(
+        cls.__name__ == name and cls.__module__.split(".")[0] in ("torch", "minigrad") for cls in type(value).__mro__
+    )
+
+
 def describe(value: Any) -> Any:
-    if isinstance(value, minigrad.Tensor | torch.Tensor):
+    if is_a(value, "Tensor"):
         data = value.detach().numpy()
         return {
             "array": (type(data).__name__, data.dtype.str, data.shape, data.tobytes()),
@@ -76,9 +84,9 @@ def describe(value: Any) -> Any:
         return tuple(describe(v) for v in value)
     if isinstance(value, dict):
         return {k: describe(v) for k, v in value.items()}
-    if isinstance(value, minigrad.Size | torch.Size):
+    if is_a(value, "Size"):
         return ("Size", tuple(value))
-    if isinstance(value, minigrad.dtype | torch.dtype):
+    if is_a(value, "dtype"):
         return str(value)
     if hasattr(value, "next_functions"):  # a graph node
         return graph(value)
@@ -395,7 +403,42 @@ def numpy_warnings_stay_silent(lib: ModuleType) -> dict[str, Any]:
     return {"y": y, "x": x}
 
 
-# ---------------------------------------------------------------- the test (after every program is registered)
+# ---------------------------------------------------------------- the tests (after every program is registered)
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_same_as_torch(name: str) -> None:
     assert_same(PROGRAMS[name])
+
+
+def backward_in_creation_order(engine: ModuleType) -> None:
+    """The ready queue runs the node made first, not last (torch's order reversed)."""
+    engine.autograd.Node.__lt__ = lambda self, other: self.sequence_nr < other.sequence_nr
+
+
+def in_place_on_a_view_forgets_the_base(engine: ModuleType) -> None:
+    """An in-place op on a view records the op on the view alone, as if it were not a view."""
+
+    def set_history(self: Any, node: Any) -> None:
+        self._grad_fn, self._requires_grad = node, True
+
+    engine.Tensor._set_history = set_history
+
+
+def in_place_saves_the_overwritten_value(engine: ModuleType) -> None:
+    """`y *= z` saves y's array itself, which the op then overwrites, rather than a copy of its old value
+    (the ops never learn which array an in-place op writes into)."""
+    engine.ops.autograd = SimpleNamespace(writing_into=None)
+
+
+SEEDED = [
+    *VIEW_AND_IN_PLACE_BUGS,
+    Variant("backward runs the earliest node first", backward_in_creation_order),
+    Variant("in place on a view forgets the base", in_place_on_a_view_forgets_the_base),
+    Variant("in place saves the overwritten value", in_place_saves_the_overwritten_value),
+]
+
+
+@pytest.mark.parametrize("bug", SEEDED, ids=lambda bug: bug.name)
+def test_a_seeded_bug_is_caught(bug: Variant) -> None:
+    engine = bug.engine()
+    caught = [name for name, prog in sorted(PROGRAMS.items()) if observe(prog, engine) != observe(prog, torch)]
+    assert caught, f"no program tells the seeded bug ({bug.name}) from torch"

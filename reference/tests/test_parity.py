@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings, target
 from hypothesis import strategies as st
 
+from reference.diagnose import diagnose
 from reference.engines import engine_name
 from reference.loop import Problem
 from reference.parity import Mismatch, Mode, Report, check_parity
@@ -23,16 +24,17 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 DTYPES = ("float32", "float64")
 
 
-def assert_passes(report: Report) -> None:
+def assert_passes(engine: Any, report: Report) -> None:
+    """A failure shows once: the verdict, the engine's values beside torch's, the table, and which op is wrong."""
     if not report.passed:
-        pytest.fail(report.details(every=10), pytrace=False)
+        pytest.fail(f"{report.details(every=10)}\n{diagnose(engine, report.dtype).report()}", pytrace=False)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", MODES)
 def test_the_notebook_trains_like_torch(engine: Any, engine_spec: str, device: str, mode: Mode, dtype: str) -> None:
     report = check_parity(engine, Problem.notebook(), dtype, mode, device, name=engine_spec)
-    assert_passes(report)
+    assert_passes(engine, report)
     assert len(report.engine.trace) == len(report.reference.trace) == 900
     if dtype == "float32":  # not vacuous: float32 rounding shows against the float64 recomputation
         assert report.engine.worst()[0] > 0
@@ -56,7 +58,7 @@ def check_drawn(engine: Any, spec: str, device: str, drawn: tuple[Problem, str, 
     problem, dtype, mode = drawn
     report = check_parity(engine, problem, dtype, mode, device, name=spec)
     target(report.engine.worst()[0])  # steer the search toward the problems that come closest to a bound
-    assert_passes(report)
+    assert_passes(engine, report)
 
 
 # The notebook's first steps run first, as an explicit example: an engine that fails on every problem fails
@@ -98,5 +100,8 @@ def test_divergence_fails_at_the_first_value_that_overflows(engine: Any, mode: M
         finite &= np.isfinite(values.reshape(len(values), -1)).all(axis=1)
     first_overflow = int(np.argmin(finite))
     assert not finite[first_overflow], "the run never overflowed"
-    assert isinstance(failure, Mismatch) and failure.engine == report.engine.name, failure.summary()
+    assert failure.engine == report.engine.name, failure.summary()
+    if failure.step < first_overflow:  # the engine is wrong before anything overflows: that is its failure
+        pytest.fail(f"before the run diverges: {failure.summary()}", pytrace=False)
+    assert isinstance(failure, Mismatch), failure.summary()
     assert failure.step == first_overflow and not math.isfinite(failure.value), failure.summary()
