@@ -160,11 +160,8 @@ class AccumulateGrad(Node):
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"  # torch's C++ name; its Python class is AccumulateGrad
 
-    def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        return self.accumulate(grad, 0, shared=False)
-
-    def accumulate(self, grad: Array, version: int, shared: bool) -> tuple[Array | None, ...]:
-        """`grad` as torch's tensor would be: at `version`, and held by others too if `shared`."""
+    def backward(self, grad: Array, version: int = 0, shared: bool = False) -> tuple[Array | None, ...]:
+        """`version`, `shared`: what torch's tensor for `grad` would show (see run_backward)."""
         if self.variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
             self.variable._accumulate_grad(grad, version, shared)
         return ()
@@ -433,7 +430,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                 grads_out: tuple[Array | None, ...] = (None,) * len(node.next_functions)
             else:
                 if info is not None and type(node) is AccumulateGrad:
-                    grads_out = node.accumulate(grad_in, *info)
+                    grads_out = node.backward(grad_in, *info)
                 else:
                     grads_out = node.backward(grad_in)
                 if on_node is not None:

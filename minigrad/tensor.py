@@ -498,7 +498,8 @@ class Tensor:
         if kwargs:
             tensors += [x for x in kwargs.values() if isinstance(x, Tensor)]
         for other in tensors:
-            self._check_no_partial_overlap(other._data)
+            if other._data.base is not None or self._data.base is not None:  # else neither can overlap the other
+                self._check_no_partial_overlap(other._data)
         if autograd._grad_enabled and self._check_in_place(*tensors):  # it will be recorded
             autograd.writing_into = self._data  # BinaryOp keeps a copy of the old value if backward needs it
             try:
@@ -524,9 +525,9 @@ class Tensor:
 
     def _check_no_partial_overlap(self, source: Array) -> None:
         """torch refuses to write into memory that the other operand reads in another layout (`b = a.t();
-        b += a`); the same array (`a += a`) is fine. Arrays that own their memory can't overlap: skip those."""
+        b += a`); the same array (`a += a`) is fine."""
         data = self._data
-        if (data.base is None and source.base is None) or source is data or not np.shares_memory(data, source):
+        if source is data or not np.shares_memory(data, source):
             return
         same_layout = (
             source.__array_interface__["data"] == data.__array_interface__["data"]

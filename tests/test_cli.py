@@ -278,3 +278,14 @@ def test_a_passing_runs_plot_shows_exact_zeros() -> None:
     assert losses.get_title().startswith("PASS (the curves coincide)")
     assert ratios.get_yscale() == "symlog" and ratios.get_ylim()[0] == 0  # a ratio of exactly 0 is on the axis
     assert any(0 in line.get_ydata() for line in ratios.get_lines())
+
+
+def test_ctrl_c_during_the_notebook_exits_130_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: Capsys
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "check_parity", interrupted)
+    assert main(["--steps", "3"]) == 130
+    assert capsys.readouterr().err == "\ninterrupted\n"
