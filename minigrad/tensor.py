@@ -64,6 +64,16 @@ OVERLAP = (
     "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
     "location. Please clone() the tensor before performing the operation."
 )
+POW_OF_NUMBERS = (  # torch has no pow of two numbers
+    "pow() received an invalid combination of arguments - got ({}, {}), but expected one of:\n"
+    " * (Tensor input, Tensor exponent, *, Tensor out = None)\n"
+    " * (Number self, Tensor exponent, *, Tensor out = None)\n"
+    " * (Tensor input, Number exponent, *, Tensor out = None)\n"
+)
+INTERNAL_OVERLAP = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single memory location. "
+    "Please clone() the tensor before performing the operation."
+)
 INT_REQUIRES_GRAD = "only Tensors of floating point dtype can require gradients"
 P = ParamSpec("P")
 
@@ -362,6 +372,8 @@ class Tensor:
     def pow(self, exponent: Tensor | Scalar) -> Tensor:
         exponent = argument(exponent, "pow", "exponent", 1)
         if not isinstance(self, Tensor):  # number ** tensor, or minigrad.pow(number, tensor)
+            if not isinstance(exponent, Tensor):
+                raise TypeError(POW_OF_NUMBERS.format(type(self).__name__, type(exponent).__name__))
             return ops.PowOfNumber.apply(exponent, base=self)  # PowBackward2
         if isinstance(exponent, Tensor):
             return ops.PowTensor.apply(self, exponent)  # PowBackward1
@@ -497,6 +509,13 @@ class Tensor:
         tensors = [x for x in args if isinstance(x, Tensor)]
         if kwargs:
             tensors += [x for x in kwargs.values() if isinstance(x, Tensor)]
+        data = self._data
+        if (
+            0 in data.strides
+            and data.size > 1
+            and any(n > 1 for n, s in zip(data.shape, data.strides, strict=True) if not s)
+        ):
+            raise RuntimeError(INTERNAL_OVERLAP)  # an expanded tensor: one element written from several places
         for other in tensors:
             if other._data.base is not None or self._data.base is not None:  # else neither can overlap the other
                 self._check_no_partial_overlap(other._data)

@@ -18,9 +18,11 @@ enters, so the allowance is the engine's own, and the diagnosis runs where torch
 follow NUMERICS.md, with u the engine's unit roundoff and γ_r = r·u/(1 − r·u):
 - a formula of r roundings made of products and quotients only is within γ_r·|exact|, in whatever order its
   factors are taken. r counts the longest usual way to write it, so any correct engine passes, not only one
-  that copies torch's formula: a + b, a·b, a / b: 1 (which admits the correctly rounded value, and its
+  that copies torch's formula: a + b, a − b, a·b: 1 (which admits the correctly rounded value, and its
   neighbour only when the exact value lies near their midpoint); x·c with a Python number c: 2 (c is rounded
-  to the dtype first); grad/b: 2 (grad·(1/b)); −grad·a/b²: 4 (−grad·a·(1/b)²); copies (t(), 1·g): 0, bitwise;
+  to the dtype first); a/b and grad/b: 3, as a·(1/b) with the reciprocal from pow (micrograd's a * b**-1;
+  pow is within one unit in the last place: two roundings' worth); −grad·a/b²: 5 (−grad·a·(1/b)²); copies
+  (t(), 1·g): 0, bitwise;
 - a sum of n terms is within γ_(n−1)·Σ|terms|, a dot product of length n within γ_n·Σ|products|, whatever
   order the engine adds in.
 A broken rule is off by far more (a sign, a factor, a shape). Where the wrong value matches a common mistake
@@ -44,13 +46,17 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from reference.engines import EngineNotFoundError, load_engine
+from reference.engines import EngineCannotStartError, EngineNotFoundError, load_engine
 from reference.values import Array
 
 Stage = Literal["forward", "backward"]
 
 # The ops in the order they are checked (each check uses only ops before it).
 OPS = ("tensor", "sum", "*", "+", "-", "t", "@", "/", "numel", "-=", "accumulate", "zero_", "bias broadcast")
+# A quotient may be computed through a reciprocal, a / b = a·(1/b) (micrograd's a * b**-1), and that reciprocal
+# through pow, which is faithful (within one unit in the last place) rather than correctly rounded: two roundings'
+# worth of error. So a/b is allowed 1 + 2 roundings, grad/b as much, and −grad·a/b² 3 + 2.
+RECIPROCAL = 2
 SUSPECT_ROUNDINGS = 8  # a wrong formula is recognised within its expected value's allowance plus γ_8·|itself|
 
 
@@ -542,9 +548,10 @@ def elementwise(
     compute: Callable[[Any, Any], Any],
     gradients: Callable[[Array, Array, Array], tuple[tuple[str, Array, int, list[Suspect]], ...]],
     b_values: Array | None = None,
+    roundings: int = 1,
 ) -> None:
-    """Check `a op b` for two tensors of one shape: the forward (one rounding), and each input's gradient
-    (`gradients(a, b, g)`: per input, the rule's formula, exact value, roundings, and its typical mistakes)."""
+    """Check `a op b` for two tensors of one shape: the forward (of `roundings` roundings), and each input's
+    gradient (`gradients(a, b, g)`: per input, the rule's formula, exact value, roundings, typical mistakes)."""
     where = Where(op, f"a {op} b")
     av, gv = bench.normal(3, 2), bench.normal(3, 2)
     bv = bench.normal(3, 2) if b_values is None else b_values
@@ -552,7 +559,8 @@ def elementwise(
     a, b = leaf(bench, av), leaf(bench, bv)
     result = bench.run(where, lambda: compute(a, b))
     value = compute(a_, b_)
-    bench.expect(where, result, formula, value, bench.within(1, value), other_ops(a_, b_, ("a", "b"), formula))
+    allowance = bench.within(roundings, value)
+    bench.expect(where, result, formula, value, allowance, other_ops(a_, b_, ("a", "b"), formula))
     bench.backward(where, result, gv)
     for (name, tensor), (rule, expected, roundings, suspects) in zip(
         (("a", a), ("b", b)), gradients(a_, b_, g_), strict=True
@@ -639,9 +647,8 @@ def divide(bench: Bench) -> None:
     x = leaf(bench, xv)
     quotient = bench.run(where, lambda: bench.engine.sum(x) / n)
     value = x_.sum() / n
-    bench.expect(
-        where, quotient, "s/n", value, bench.within(1, value), other_ops(x_.sum(), Fraction(n), ("s", "n"), "s/n")
-    )
+    allowance = bench.within(1 + RECIPROCAL, value)
+    bench.expect(where, quotient, "s/n", value, allowance, other_ops(x_.sum(), Fraction(n), ("s", "n"), "s/n"))
     bench.run(where.backward("x"), lambda: quotient.backward())
     grad = np.full((1, 1), Fraction(1, n), dtype=object)
     bench.expect(
@@ -649,7 +656,7 @@ def divide(bench: Bench) -> None:
         x.grad,
         "grad/n (grad is 1 here)",
         grad,
-        bench.within(1, grad),
+        bench.within(1 + RECIPROCAL, grad),
         [Suspect(grad * n, "yours is grad: the division by n is missing", "off by a factor")],
         factors={"n": np.array(Fraction(n), dtype=object)},
     )
@@ -659,10 +666,16 @@ def divide(bench: Bench) -> None:
         "a/b",
         lambda a, b: a / b,
         lambda a, b, g: (
-            ("grad/b", g / b, 2, [Suspect(g, "yours is grad: the division by b is missing", "off by a factor")]),
-            ("−grad·a/b²", -g * a / (b * b), 4, []),
+            (
+                "grad/b",
+                g / b,
+                1 + RECIPROCAL,
+                [Suspect(g, "yours is grad: the division by b is missing", "off by a factor")],
+            ),
+            ("−grad·a/b²", -g * a / (b * b), 3 + RECIPROCAL, []),  # −grad·a·(1/b)², or −(grad·a)·b⁻² with pow
         ),
         b_values=bench.away_from_zero(3, 2),
+        roundings=1 + RECIPROCAL,  # a·(1/b)
     )
 
 
@@ -864,19 +877,19 @@ def diagnose(engine: Any, dtype: str = "float32", seed: int = 0) -> Diagnosis:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """python -m reference.diagnose --engine NAME: print the diagnosis; exit 0 when every op passes, 1 when one
-    fails, 2 when the engine can't be imported."""
+    """python -m reference.diagnose --engine SPEC: print the diagnosis; exit 0 when every op passes, 1 when one
+    fails, 2 when the engine can't be imported or started."""
     parser = argparse.ArgumentParser(
         prog="python -m reference.diagnose",
         description="Check each op the notebook's loop uses, forward and backward, on small drawn inputs.",
     )
-    parser.add_argument("--engine", default="minigrad", help="an importable module offering the contract")
+    parser.add_argument("--engine", default="minigrad", help="`module` or `module:attribute` offering the contract")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--seed", type=int, default=0, help="seed of the numpy generator drawing the inputs")
     args = parser.parse_args(argv)
     try:
         engine = load_engine(args.engine)
-    except EngineNotFoundError as error:
+    except (EngineNotFoundError, EngineCannotStartError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     diagnosis = diagnose(engine, args.dtype, args.seed)

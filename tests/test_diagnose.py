@@ -1,5 +1,6 @@
 """The diagnosis by op (reference/diagnose.py) names each seeded bug's op, forward or backward, input and rule,
-and gives correct engines (minigrad, torch, the harmless variants, a learner's numpy engine) a clean bill."""
+and gives correct engines (minigrad, torch, the harmless variants, a learner's numpy engine, HIPS autograd and
+micrograd through the example adapters) a clean bill."""
 
 from __future__ import annotations
 
@@ -47,11 +48,24 @@ def test_every_op_of_the_loop_has_seeded_bugs() -> None:
         assert {n.stage for n in named if n.op == op} == {"forward", "backward"}, op
 
 
+def adapter(name: str, package: str) -> Any:
+    """examples/adapters/NAME.py's engine, around a real third-party engine (skipped when it isn't installed)."""
+    pytest.importorskip(package)
+    path = Path(__file__).resolve().parent.parent / "examples" / "adapters" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.engine
+
+
 def engines() -> list[Any]:
     return [
         pytest.param(lambda: minigrad, id="minigrad"),
         pytest.param(lambda: pytest.importorskip("torch"), id="torch"),
         pytest.param(lambda: learner_engine, id="learner_engine"),
+        pytest.param(lambda: adapter("autograd_adapter", "autograd"), id="HIPS autograd"),
+        pytest.param(lambda: adapter("micrograd_adapter", "micrograd"), id="micrograd"),
         *(pytest.param(variant.engine, id=variant.name) for variant in (*HARMLESS, CONTRACT_ONLY)),
     ]
 
@@ -145,6 +159,9 @@ def test_cli_prints_the_diagnosis_and_exits_by_it(
     assert "yours is +grad (its sign is flipped)" in capsys.readouterr().out
     assert main(["--engine", "minigrad", "--dtype", "float64"]) == 0
     assert main(["--engine", "no_such_engine_here"]) == 2
+    (tmp_path / "raising_engine.py").write_text("raise RuntimeError('cannot start')\n")
+    assert main(["--engine", "raising_engine"]) == 2
+    assert "cannot start" in capsys.readouterr().err
 
 
 def test_only_float_dtypes() -> None:

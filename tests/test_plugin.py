@@ -119,8 +119,12 @@ def test_the_plugin_fails_a_broken_copy_where_it_is_broken(learner_python: Path,
     right = "unbroadcast(g, self.shape), unbroadcast(-g, b.shape)"
     assert right in LEARNER_ENGINE
     wrong_sign = LEARNER_ENGINE.replace(right, "unbroadcast(g, self.shape), unbroadcast(g, b.shape)")
-    done = run([str(learner_python), *PLUGIN, "--engine", "myengine", "-x"], learner_folder(tmp_path, wrong_sign))
+    # the diagnosis by op fails first (both dtypes), then the first parity test
+    done = run(
+        [str(learner_python), *PLUGIN, "--engine", "myengine", "--maxfail=3"], learner_folder(tmp_path, wrong_sign)
+    )
     assert done.returncode == 1, done.stdout + done.stderr
+    assert "a - b: the gradient reaching b should be −grad; yours is +grad (its sign is flipped)" in done.stdout
     assert "FAIL: myengine at step 0: w.grad[" in done.stdout, done.stdout
 
 
