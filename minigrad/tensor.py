@@ -163,6 +163,7 @@ class Tensor:
     def size(self, dim: int | None = None) -> Size | int:
         if dim is None:
             return self.shape
+        int_argument(dim, "size", "dim", 1)
         if not self.ndim:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         size: int = self._data.shape[ops.normalize_dims(dim, self.ndim)[0]]
@@ -263,6 +264,8 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, requires_grad: bool) -> None:
         # torch's setter words two refusals differently from requires_grad_()
+        if not isinstance(requires_grad, bool):
+            raise RuntimeError("requires_grad must be a bool")
         if requires_grad and self.grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         if requires_grad and not self.dtype.is_floating_point:
@@ -270,6 +273,8 @@ class Tensor:
         self.requires_grad_(requires_grad)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not isinstance(requires_grad, bool):
+            raise ArgumentTypeError("requires_grad_", "requires_grad", 1, "bool", requires_grad)
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError(INT_REQUIRES_GRAD)
         if not requires_grad and self.grad_fn is not None:
@@ -590,6 +595,8 @@ class Tensor:
         return ops.Permute.apply(self)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        int_argument(dim0, "transpose", "dim0", 1)
+        int_argument(dim1, "transpose", "dim1", 2)
         return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)
 
     # ------------------------------------------------------------ matrix products
@@ -652,7 +659,8 @@ class ArgumentTypeError(TypeError):
     def __init__(self, function: str, name: str, position: int | None, expected: str, value: object) -> None:
         super().__init__()
         self.function, self.name, self.position, self.expected = function, name, position, expected
-        self.got = type(value).__name__
+        kind = type(value)  # as torch names it: numpy's types with their module
+        self.got = f"numpy.{kind.__name__}" if kind.__module__ == "numpy" else kind.__name__
 
     def __str__(self) -> str:
         where = "" if self.position is None else f" (position {self.position})"
@@ -668,6 +676,11 @@ def argument(value: object, function: str, name: str, position: int) -> Tensor |
         number: Scalar = value.item()
         return number
     raise ArgumentTypeError(function, name, position, "Tensor", value)
+
+
+def int_argument(value: object, function: str, name: str, position: int) -> None:
+    if not isinstance(value, int | np.integer) or isinstance(value, bool):
+        raise ArgumentTypeError(function, name, position, "int", value)
 
 
 def tensor_argument(value: object, function: str, name: str) -> Tensor:
