@@ -369,7 +369,7 @@ class AsStrided(Node):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         for op in reversed(self.view_ops):
             (grad,) = op.backward(grad)  # type: ignore[assignment]
-        return (np.ascontiguousarray(grad),)  # in the base's layout, as torch's
+        return (np.asarray(grad, order="C"),)  # in the base's layout, as torch's (ascontiguousarray makes 0-d 1-d)
 
 
 def replay_view(view_ops: tuple[Function, ...], array: Array) -> Array:

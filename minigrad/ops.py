@@ -294,7 +294,8 @@ class Pow(Function):
 
     def forward(self, a: Array, exponent: Scalar) -> Array:
         self.exponent = exponent
-        self.save_for_backward(a)
+        # `a **= exponent` overwrites a, whose old value backward needs: keep a copy (as torch)
+        self.save_for_backward(np.array(a) if a is autograd.writing_into else a)
         if a.dtype.kind != "f" and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if a.dtype.kind != "f" and isinstance(exponent, float):

@@ -64,6 +64,16 @@ OVERLAP = (
     "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
     "location. Please clone() the tensor before performing the operation."
 )
+POW_OF_NUMBERS = (  # torch has no pow of two numbers
+    "pow() received an invalid combination of arguments - got ({}, {}), but expected one of:\n"
+    " * (Tensor input, Tensor exponent, *, Tensor out = None)\n"
+    " * (Number self, Tensor exponent, *, Tensor out = None)\n"
+    " * (Tensor input, Number exponent, *, Tensor out = None)\n"
+)
+INTERNAL_OVERLAP = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single memory location. "
+    "Please clone() the tensor before performing the operation."
+)
 INT_REQUIRES_GRAD = "only Tensors of floating point dtype can require gradients"
 P = ParamSpec("P")
 
@@ -155,6 +165,7 @@ class Tensor:
     def size(self, dim: int | None = None) -> Size | int:
         if dim is None:
             return self.shape
+        int_argument(dim, "size", "dim", 1)
         if not self.ndim:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         size: int = self._data.shape[ops.normalize_dims(dim, self.ndim)[0]]
@@ -255,6 +266,8 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, requires_grad: bool) -> None:
         # torch's setter words two refusals differently from requires_grad_()
+        if not isinstance(requires_grad, bool):
+            raise RuntimeError("requires_grad must be a bool")
         if requires_grad and self.grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         if requires_grad and not self.dtype.is_floating_point:
@@ -262,6 +275,8 @@ class Tensor:
         self.requires_grad_(requires_grad)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not isinstance(requires_grad, bool):
+            raise ArgumentTypeError("requires_grad_", "requires_grad", 1, "bool", requires_grad)
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError(INT_REQUIRES_GRAD)
         if not requires_grad and self.grad_fn is not None:
@@ -364,6 +379,8 @@ class Tensor:
     def pow(self, exponent: Tensor | Scalar) -> Tensor:
         exponent = argument(exponent, "pow", "exponent", 1)
         if not isinstance(self, Tensor):  # number ** tensor, or minigrad.pow(number, tensor)
+            if not isinstance(exponent, Tensor):
+                raise TypeError(POW_OF_NUMBERS.format(type(self).__name__, type(exponent).__name__))
             return ops.PowOfNumber.apply(exponent, base=self)  # PowBackward2
         if isinstance(exponent, Tensor):
             return ops.PowTensor.apply(self, exponent)  # PowBackward1
@@ -499,6 +516,13 @@ class Tensor:
         tensors = [x for x in args if isinstance(x, Tensor)]
         if kwargs:
             tensors += [x for x in kwargs.values() if isinstance(x, Tensor)]
+        data = self._data
+        if (
+            0 in data.strides
+            and data.size > 1
+            and any(n > 1 for n, s in zip(data.shape, data.strides, strict=True) if not s)
+        ):
+            raise RuntimeError(INTERNAL_OVERLAP)  # an expanded tensor: one element written from several places
         for other in tensors:
             if other._data.base is not None or self._data.base is not None:  # else neither can overlap the other
                 self._check_no_partial_overlap(other._data)
@@ -575,6 +599,8 @@ class Tensor:
         return ops.Permute.apply(self)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        int_argument(dim0, "transpose", "dim0", 1)
+        int_argument(dim1, "transpose", "dim1", 2)
         return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)
 
     # ------------------------------------------------------------ matrix products
@@ -637,7 +663,8 @@ class ArgumentTypeError(TypeError):
     def __init__(self, function: str, name: str, position: int | None, expected: str, value: object) -> None:
         super().__init__()
         self.function, self.name, self.position, self.expected = function, name, position, expected
-        self.got = type(value).__name__
+        kind = type(value)  # as torch names it: numpy's types with their module
+        self.got = f"numpy.{kind.__name__}" if kind.__module__ == "numpy" else kind.__name__
 
     def __str__(self) -> str:
         where = "" if self.position is None else f" (position {self.position})"
@@ -653,6 +680,11 @@ def argument(value: object, function: str, name: str, position: int) -> Tensor |
         number: Scalar = value.item()
         return number
     raise ArgumentTypeError(function, name, position, "Tensor", value)
+
+
+def int_argument(value: object, function: str, name: str, position: int) -> None:
+    if not isinstance(value, int | np.integer) or isinstance(value, bool):
+        raise ArgumentTypeError(function, name, position, "int", value)
 
 
 def tensor_argument(value: object, function: str, name: str) -> Tensor:

@@ -2,6 +2,8 @@
 
 With --engine other than minigrad, only the tests of the engine run (those taking the `engine` fixture: the
 contract and parity tests in reference/tests); the rest test minigrad itself or the kit, and skip.
+
+pytest --opinfo-full    tests/test_opinfo.py runs OpInfo samples of every size (default: up to 20,000 elements)
 """
 
 from __future__ import annotations
@@ -9,6 +11,14 @@ from __future__ import annotations
 import pytest
 
 from reference.pytest_plugin import DEFAULT_ENGINE
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--opinfo-full",
+        action="store_true",
+        help="tests/test_opinfo.py runs every OpInfo sample, the large ones too (default: those up to 20,000 elements)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -140,6 +141,23 @@ NOT_KEPT = {
 }
 
 
+@dataclass(frozen=True, eq=False)
+class SavedTensor:
+    """A saved tensor's shape, dtype and values; equal when all three are, NaN equal to NaN (a drawn program
+    can make 0 / 0, and NaN != NaN would fail the comparison for no difference between the engines)."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    values: Any
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, SavedTensor)
+            and (self.shape, self.dtype) == (other.shape, other.dtype)
+            and bool(np.array_equal(self.values, other.values, equal_nan=True))
+        )
+
+
 def saved(node: Any) -> dict[str, Any]:
     """A node's `_saved_*` attributes, tensors as (shape, dtype, values), dims as non-negative axes (torch's
     binding reads a dim as unsigned: -1 shows as 2**64 - 1; minigrad keeps dims normalised)."""
@@ -149,8 +167,7 @@ def saved(node: Any) -> dict[str, Any]:
         if name in ("dim", "dims"):
             value = tuple(int(d) % 2**64 % ndim for d in value) if isinstance(value, tuple) else int(value) % 2**64
         elif hasattr(value, "detach"):
-            array = value.detach().numpy()
-            value = (tuple(value.shape), str(value.dtype), array.tolist())
+            value = SavedTensor(tuple(value.shape), str(value.dtype), value.detach().numpy())
         attributes[name] = value
     return attributes
 

@@ -9,6 +9,7 @@ type and message as torch's, and a statement that raises leaves every tensor unc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -19,7 +20,7 @@ from _strategies import SETTINGS, Array, arrays, nonzero_arrays, shapes
 from hypothesis import given
 from hypothesis import strategies as st
 from test_errors import Fail, Setup, in_minigrads_words, raised
-from test_ops import Operand, check, matmul_grad_bounds, mod
+from test_ops import Operand, assert_bitwise, check, matmul_grad_bounds, mod
 
 import minigrad
 from reference.bounds import gamma, matmul_bound
@@ -81,6 +82,30 @@ def test_elementwise_spellings(name: str, fn: Fn, operands: str, dtype: type, da
     shape = data.draw(shapes)
     inputs: list[Operand] = [data.draw(arrays(dtype, shape, special=True)) for _ in operands]
     check(data, fn, inputs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_alpha_is_rounded_once_at_the_edges(dtype: type) -> None:
+    """`a.add(b, alpha=y)` on the values where a fused multiply-add is hard to emulate: an exact result just
+    below a tie after one rounding (z + x·y rounded twice lands on the tie and goes to even: wrong), zeros of
+    both signs, subnormals, the largest finite values (products that overflow while the sum does not), inf
+    and nan; against torch, to the bit."""
+    p = 24 if dtype == np.float32 else 53
+    half = 2.0 ** -(p // 2 + 1 if dtype == np.float32 else 26)
+    just_below_tie = ([1 + 2.0 ** (1 - p)], [half * (1 + 2.0 ** (1 - p))], half * (1 - 2.0 ** (1 - p)))
+    if dtype == np.float64:  # the product alone then rounds onto the tie
+        just_below_tie = ([1 + 2.0**-52], [2.0**-26 * (1 + 2.0**-52)], 2.0**-27 * (1 - 2.0**-52))
+    info = np.finfo(dtype)
+    edges = [0.0, -0.0, 1.0, -1.5, float(info.max), -float(info.max), float(info.tiny), float(info.tiny) / 8]
+    edges += [float(info.eps), np.inf, -np.inf, np.nan, 3.0e-300 if dtype == np.float64 else 3.0e-40]
+    pairs: Array = np.array(list(itertools.product(edges, repeat=2)), dtype)
+    a, b = pairs[:, 0], pairs[:, 1]
+    alphas = (-3.125, 0.1, 2.0, 1e-30, -0.0, float(info.max))
+    cases: list[tuple[Any, Any, float]] = [just_below_tie, *[(a, b, alpha) for alpha in alphas]]
+    for z, x, alpha in cases:
+        mine = minigrad.tensor(np.array(z, dtype)).add(minigrad.tensor(np.array(x, dtype)), alpha=alpha)
+        theirs = torch.tensor(np.array(z, dtype)).add(torch.tensor(np.array(x, dtype)), alpha=alpha)
+        assert_bitwise(mine.numpy(), theirs.numpy(), f"alpha={alpha}")
 
 
 # ---------------------------------------------------------------- powers of and by tensors: within a bound
@@ -207,6 +232,17 @@ SAMPLES: dict[str, Callable[[ModuleType], Any]] = {
     "0-d sum((0,))": lambda lib: lib.tensor(1.0, requires_grad=True).sum((0,)),
     "0-d transpose(0, -1)": lambda lib: lib.tensor(1.0, requires_grad=True).transpose(0, -1),
     "bare no_grad decorator": lambda lib: lib.no_grad(lambda x: x * 2)(lib.ones(2, requires_grad=True)),
+    "requires_grad_() on a view": lambda lib: lib.ones(2, 3).t().requires_grad_(),
+    "requires_grad_() on a view of a leaf that requires grad": lambda lib: on_leaves(lambda w: w.t(), SQUARE)(
+        lib
+    ).requires_grad_(),
+    "tensor(2**64, dtype=float32)": lambda lib: lib.tensor(2**64, dtype=lib.float32),
+    "tensor(-2.7, dtype=long)": lambda lib: lib.tensor([-2.7, 2.7], dtype=lib.long),
+    "tensor of tuples": lambda lib: lib.tensor(((1, 2), (3, 4))),
+    "tensor([[], []])": lambda lib: lib.tensor([[], []]),
+    "zeros(numpy int)": lambda lib: lib.zeros(np.int64(2), 3),
+    "ones(Size)": lambda lib: lib.ones(lib.ones(2, 3).shape),
+    "transpose(numpy int, 1)": lambda lib: lib.ones(2, 3, requires_grad=True).transpose(np.int64(0), 1),
 }
 
 
@@ -312,6 +348,43 @@ ERRORS: dict[str, tuple[Setup, Fail]] = {
     "mm dtypes and sizes": (none, lambda lib, t: lib.mm(lib.ones(2, 3), lib.ones(4, 2, dtype=f64(lib)))),
     "mm of a vector and dtypes": (none, lambda lib, t: lib.mm(lib.ones(3), lib.ones(3, 2, dtype=f64(lib)))),
     "minigrad.t of 3-D": (none, lambda lib, t: lib.t(lib.ones(2, 2, 2))),
+    # argument types of the rest
+    "transpose(0, 1.0)": (pair, lambda lib, t: t["m"].transpose(0, 1.0)),
+    "transpose(True, 1)": (pair, lambda lib, t: t["m"].transpose(True, 1)),
+    "minigrad.transpose(m, 0, 1.0)": (pair, lambda lib, t: lib.transpose(t["m"], 0, 1.0)),
+    "size(1.0)": (pair, lambda lib, t: t["m"].size(1.0)),
+    "requires_grad_(1)": (pair, lambda lib, t: t["m"].requires_grad_(1)),
+    "requires_grad_(numpy bool)": (pair, lambda lib, t: t["m"].requires_grad_(np.bool_(True))),
+    "requires_grad = 1": (pair, lambda lib, t: setattr(t["m"], "requires_grad", 1)),
+    # requires_grad_ on views: which check comes first
+    "int view requires_grad_()": (ints, lambda lib, t: t["i"].t().requires_grad_()),
+    "non-leaf view requires_grad_(False)": (pair, lambda lib, t: t["a"].t().requires_grad_(False)),
+    # making tensors
+    "tensor(inf, dtype=long)": (none, lambda lib, t: lib.tensor(float("inf"), dtype=lib.long)),
+    "tensor([1., nan], dtype=long)": (none, lambda lib, t: lib.tensor([1.0, float("nan")], dtype=lib.long)),
+    "tensor(1e20, dtype=long)": (none, lambda lib, t: lib.tensor(1e20, dtype=lib.long)),
+    "tensor(2**63)": (none, lambda lib, t: lib.tensor(2**63)),
+    "tensor([1, -2**63 - 1])": (none, lambda lib, t: lib.tensor([1, -(2**63) - 1])),
+    "ragged": (none, lambda lib, t: lib.tensor([[1, 2], [3]])),
+    "ragged deeper": (none, lambda lib, t: lib.tensor([[[1]], [[2, 3]]])),
+    "ragged with a dtype": (none, lambda lib, t: lib.tensor([[1.0, 2.0], [3.0]], dtype=lib.float64)),
+    "a number among lists": (none, lambda lib, t: lib.tensor([[1, 2], 3])),
+    "a list among ints": (none, lambda lib, t: lib.tensor([1, [2, 3]])),
+    "a list among floats": (none, lambda lib, t: lib.tensor([1.5, [2, 3]])),
+    "tensor of a string": (none, lambda lib, t: lib.tensor("a")),
+    "tensor of None": (none, lambda lib, t: lib.tensor([1.0, None])),
+    "zeros(-1)": (none, lambda lib, t: lib.zeros(-1)),
+    "zeros((2, -1))": (none, lambda lib, t: lib.zeros((2, -1))),
+    "ones(2, -3)": (none, lambda lib, t: lib.ones(2, -3)),
+    "randn(-1)": (none, lambda lib, t: lib.randn(-1)),
+    "zeros(2.5)": (none, lambda lib, t: lib.zeros(2.5)),
+    "ones(2, 2.5)": (none, lambda lib, t: lib.ones(2, 2.5)),
+    "zeros([2.5])": (none, lambda lib, t: lib.zeros([2.5])),
+    "zeros(numpy float)": (none, lambda lib, t: lib.zeros(np.float64(2))),
+    "zeros('a')": (none, lambda lib, t: lib.zeros("a")),
+    "zeros(True)": (none, lambda lib, t: lib.zeros(True)),
+    "zeros()": (none, lambda lib, t: lib.zeros()),
+    "randn(2.5)": (none, lambda lib, t: lib.randn(2.5)),
     # backward's gradient
     "backward(1.0)": (pair, lambda lib, t: (t["a"] * 2).sum().backward(1.0)),
     "backward(2)": (pair, lambda lib, t: (t["a"] * 2).sum().backward(2)),
