@@ -72,7 +72,7 @@ class Problem:
 # (the loss's curvature is about 2/d_out for unit-normal x, so anything below d_out is stable).
 NOTEBOOK = Problem(5, 3, 2, steps=900, repeats=15, lr=0.01)
 MEDIUM = Problem(4096, 256, 32, steps=30, repeats=7, lr=0.01)
-LARGE = Problem(65536, 512, 64, steps=3, repeats=5, lr=0.01)
+LARGE = Problem(65536, 512, 64, steps=3, repeats=9, lr=0.01)
 QUICK_NOTEBOOK = Problem(5, 3, 2, steps=50, repeats=3, lr=0.01)
 QUICK_LARGE = Problem(512, 64, 8, steps=2, repeats=2, lr=0.01)
 
@@ -201,22 +201,61 @@ def captured_engine() -> Engine:
 
 
 def recording_cost(problem: Problem) -> tuple[float, int]:
-    """The time of the captured step's two recordings (µs), and tracemalloc's peak while recording (data included)."""
+    """The time of the captured step's two recordings (µs, the median of 5 runs), and tracemalloc's peak while
+    recording (data included), from a run of its own (tracemalloc slows every allocation: it is off while timing)."""
     import minigrad
 
-    gc.collect()
-    tracemalloc.start()
-    try:
+    def record(traced: bool) -> tuple[float, int]:
         x, y, w0, b0 = make_data(problem)
         w, b = (minigrad.tensor(p, requires_grad=True) for p in (w0, b0))
         step = captured_step(minigrad, minigrad.from_numpy(x), minigrad.from_numpy(y), w, b, problem.lr)
         start = time.perf_counter()
         step(), step()
-        elapsed = (time.perf_counter() - start) * 1e6
-        peak = tracemalloc.get_traced_memory()[1]
+        return (time.perf_counter() - start) * 1e6, tracemalloc.get_traced_memory()[1] if traced else 0
+
+    gc.collect()
+    elapsed = statistics.median(record(traced=False)[0] for _ in range(5))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _, peak = record(traced=True)
     finally:
         tracemalloc.stop()
     return elapsed, peak
+
+
+def tape_profile(problem: Problem, repeats: int) -> None:
+    """The captured replay's numpy calls, each timed (median of 5), then captured and numpy-hand taking turns."""
+    data = make_data(problem)
+    captured, numpy_hand = captured_engine(), numpy_engine()
+    state = captured.setup(data, problem.lr)
+    tape = state[4].tape
+    timed = [call for call in tape.calls if call not in tape.hoisted]
+    ms: list[list[float]] = [[] for _ in timed]
+    for _ in range(5):
+        for times, (function, args) in zip(ms, tape.replay_calls, strict=True):
+            start = time.perf_counter()
+            function(*args)
+            times.append((time.perf_counter() - start) * 1e3)
+    print(f"== The captured replay at {problem.name}, call by call (ms, median of 5) ==")
+    for call, times in zip(timed, ms, strict=True):
+        print(f"  {statistics.median(times):8.2f}  {call.origin:<20} {call}")
+    print(f"  {sum(statistics.median(t) for t in ms):8.2f}  in all")
+    runs: dict[str, list[float]] = {"captured": [], "numpy-hand": []}
+    for repeat in range(repeats):
+        for engine in (captured, numpy_hand) if repeat % 2 else (numpy_hand, captured):
+            run_state = state if engine is captured else engine.setup(data, problem.lr)
+            gc.collect()
+            start = time.perf_counter()
+            engine.train(run_state, problem.lr, problem.steps)
+            runs[engine.name].append((time.perf_counter() - start) / problem.steps * 1e3)
+    medians = {name: statistics.median(times) for name, times in runs.items()}
+    paired = statistics.median(c / n for c, n in zip(runs["captured"], runs["numpy-hand"], strict=True))
+    captured_ms, numpy_ms = medians["captured"], medians["numpy-hand"]
+    print(
+        f"\n{repeats} runs each, taking turns: captured {captured_ms:.1f} ms, numpy-hand {numpy_ms:.1f} ms a step; "
+        f"captured / numpy-hand {captured_ms / numpy_ms:.2f}x (median of the paired ratios {paired:.2f}x)"
+    )
 
 
 def torch_engine() -> Engine | None:
@@ -563,6 +602,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds: checks that it runs")
     parser.add_argument("--threads", type=int, default=None, help="torch's threads (default: numpy's BLAS threads)")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS subprocesses")
+    parser.add_argument(
+        "--tape-profile",
+        type=int,
+        metavar="N",
+        help="only profile the captured replay at the largest size: each call timed, then N runs taking turns "
+        "with numpy-hand",
+    )
     parser.add_argument("--rss-child", nargs=4, metavar=("ENGINE", "ROWS", "D_IN", "D_OUT"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -583,6 +629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "torch":
             set_torch_threads(threads)
         print(json.dumps(rss_child(name, Problem(int(rows), int(d_in), int(d_out), 2, 1, 0.01))))
+        return 0
+    if args.tape_profile:
+        tape_profile(QUICK_LARGE if args.quick else LARGE, args.tape_profile)
         return 0
     busy = other_load()  # before this process loads the machine itself
     set_torch_threads(threads)

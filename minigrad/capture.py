@@ -42,7 +42,8 @@ What capture can't see, and how it refuses. A recording holds numpy calls, not P
 reading a tensor's values (`.item()`, `.tolist()`, `bool()`, printing), creating a tensor (`minigrad.tensor`,
 `zeros`, `randn`, `from_numpy`), or using one the step reaches in a way the guards don't follow raises
 `CaptureError` while recording; so does keeping a tensor the step computed anywhere but in its return value.
-Python side effects (printing, appending to a list) happen only while recording.
+Python side effects (printing, appending to a list) happen only while recording. Numbers the step reads
+from deeper than DEEPEST attributes or items, or from containers longer than MOST_ITEMS, are not guarded.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ SCALARS = (int, float, complex, str, bytes, type(None))
 LIBRARIES = ("numpy", "minigrad", "builtins")  # their functions' names aren't followed (they read no user tensors)
 MOST_ITEMS = 64  # containers longer than this are guarded by identity only
 DEEPEST = 4  # how many attributes or items deep the search for names goes
+MOST_SLOTS = 4096  # and how many places it looks at in all
 
 
 class CaptureError(RuntimeError):
@@ -120,16 +122,40 @@ class TracedArray(np.ndarray):
             raise recording.reading("indexing to a value")
         return item
 
-    def _read(self, *args: Any, **kwargs: Any) -> Any:
-        raise (recording.reading("item(), tolist(), bool(), float(), printing...") if recording else AssertionError)
 
-    item = tolist = tobytes = __bool__ = __float__ = __int__ = __index__ = __complex__ = __iter__ = _read
-    __repr__ = __str__ = _read
+def refusing(name: str) -> Callable[..., Any]:
+    """An ndarray method that hands values to Python, refused while recording."""
+    method = getattr(np.ndarray, name)
+
+    def read(self: TracedArray, *args: Any, **kwargs: Any) -> Any:
+        if recording is not None:
+            raise recording.reading(f"{name.strip('_')}()")
+        return method(self, *args, **kwargs)
+
+    return read
+
+
+for _name in ("item", "tolist", "tobytes", "__bool__", "__float__", "__int__", "__index__", "__iter__", "__repr__",
+              "__str__"):  # fmt: skip
+    setattr(TracedArray, _name, refusing(_name))
 
 
 def plain(x: Any) -> Any:
     """An ndarray of the same memory, untraced (anything else as it is)."""
     return x.view(np.ndarray) if isinstance(x, TracedArray) else x
+
+
+def result_into(out: Array, function: Callable[..., Any], *args: Any) -> None:
+    """A numpy function without out=, recorded: its result copied into the buffer."""
+    np.copyto(out, function(*args))
+
+
+def same_bits(a: Array, b: Array) -> bool:
+    """Whether two arrays of one dtype and layout hold the same bits (-0.0 is not 0.0, and a NaN is itself)."""
+    as_integers = f"u{a.itemsize}" if a.itemsize in (1, 2, 4, 8) else None
+    if as_integers is None or not a.ndim:
+        return a.tobytes() == b.tobytes()
+    return bool(np.array_equal(a.view(as_integers), b.view(as_integers)))
 
 
 def bounds(array: Array) -> tuple[int, int]:
@@ -312,7 +338,7 @@ class Recording:
         )
         self.calls.append(recorded)
         function(*map(plain, args), **{k: plain(v) for k, v in kwargs.items()})
-        if result.tobytes() != buffer.tobytes():
+        if not same_bits(result, buffer):
             raise CaptureError(f"capture: {recorded} gives other bits than the op's own call; it can't be replayed")
         return buffer.view(TracedArray)
 
@@ -332,8 +358,11 @@ class Recording:
         return self.new(lambda: function(*map(plain, inputs), **kwargs), function, inputs, {**kwargs, "out": OUT})
 
     def function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """numpy functions: the ones that make views pass through; fills, copies and outer products are
-        recorded; anything else is refused (never run untraced)."""
+        """numpy functions: those that read only shapes and dtypes, or make views, pass through; fills, copies,
+        outer products and np.where are recorded; anything else is refused (never run untraced: it might
+        write into an array)."""
+        if func in (np.result_type, np.shape, np.ndim, np.size, np.can_cast, np.shares_memory, np.may_share_memory):
+            return func(*map(plain, args), **kwargs)  # questions about shapes, dtypes or memory, not arithmetic
         if func in (np.ones_like, np.zeros_like) and not kwargs:
             value = 1 if func is np.ones_like else 0
             return self.new(lambda: func(plain(args[0])), np.ndarray.fill, (OUT, value), constant=True)
@@ -341,13 +370,15 @@ class Recording:
             return self.copy(args[0], np.copy)
         if func is np.outer and not kwargs:
             return self.new(lambda: np.outer(*map(plain, args)), np.outer, (*args, OUT))
-        if func is np.shares_memory:  # a question about memory (in-place ops ask it), not arithmetic
-            return func(*map(plain, args), **kwargs)
-        if func in (np.expand_dims, np.squeeze, np.broadcast_to, np.transpose, np.reshape):
-            view = func(*map(plain, args), **kwargs)
-            if not np.may_share_memory(view, plain(args[0])):
+        if func is np.where and len(args) == 3 and not kwargs:  # it has no out=: its result is copied into one
+            return self.new(lambda: np.where(*map(plain, args)), result_into, (OUT, np.where, *args))
+        if func in (np.expand_dims, np.squeeze, np.broadcast_to, np.transpose, np.reshape, np.broadcast_arrays):
+            made = func(*map(plain, args), **kwargs)
+            views = made if func is np.broadcast_arrays else [made]
+            if not all(any(np.may_share_memory(v, plain(a)) for a in args) for v in views):
                 raise CaptureError(f"capture: numpy.{func.__name__} copied instead of making a view")
-            return view.view(TracedArray)
+            traced = [v.view(TracedArray) for v in views]
+            return traced if func is np.broadcast_arrays else traced[0]
         raise CaptureError(f"capture can't record numpy.{func.__name__} (called in {self.origin()[0]})")
 
     def reading(self, what: str) -> CaptureError:
@@ -371,7 +402,7 @@ class Recording:
         return self.constant(made) if not isinstance(a, np.ndarray) else made
 
 
-ORIGINAL_ASARRAY, ORIGINAL_ARRAY, ORIGINAL_EXPAND = np.asarray, np.array, ops.expand
+ORIGINAL_ASARRAY, ORIGINAL_ARRAY = np.asarray, np.array
 
 
 @contextlib.contextmanager
@@ -380,14 +411,16 @@ def standing_in(current: Recording) -> Iterator[None]:
     made from a traced one: numpy's asarray and array, and ops.expand (numpy's ndarray constructor, which it
     uses, can't make a subclass)."""
     global recording
+    saved = np.asarray, np.array, ops.expand
+    expand = ops.expand
     recording = current
     np.asarray, np.array = current.asarray, current.array  # type: ignore[assignment]
-    ops.expand = lambda *args: ORIGINAL_EXPAND(*args).view(TracedArray)
+    ops.expand = lambda *args: expand(*args).view(TracedArray)
     try:
         yield
     finally:
         recording = None
-        np.asarray, np.array, ops.expand = ORIGINAL_ASARRAY, ORIGINAL_ARRAY, ORIGINAL_EXPAND
+        np.asarray, np.array, ops.expand = saved
 
 
 def refuse_inside_recording() -> None:
@@ -481,6 +514,8 @@ def reachable(step: Callable[[], Any]) -> list[tuple[Slot, Any]]:
         following = []
         for thing, name in level:
             for slot, value in places(thing, name):
+                if len(found) == MOST_SLOTS:
+                    return found
                 found.append((slot, value))
                 if id(value) not in seen and not isinstance(value, (*SCALARS, Tensor, np.ndarray)):
                     seen.add(id(value))
@@ -716,6 +751,11 @@ def record(step: Callable[[], Any]) -> tuple[Tape, Any]:
     except CaptureError:
         undo(current, adopted, counters)
         raise
+    except BaseException:  # the step's own error, as eager would raise it: leave no traced grads behind
+        for entry in adopted.values():
+            if entry.tensor.grad is not None:
+                entry.tensor.grad._data = plain(entry.tensor.grad._data)
+        raise
     finally:
         for entry in adopted.values():
             if entry.tensor._data is entry.traced:
@@ -756,9 +796,13 @@ def finish(
             if isinstance(o, Operand)}  # fmt: skip
     pinned: set[int] = set()
     effects: list[Callable[[], None]] = []
+    kept: set[int] = set()
 
     def left_behind(tensor: Tensor, what: str) -> None:
         """A tensor the step made and leaves behind: its buffer is kept, and replays update it in place."""
+        if id(tensor) in kept:  # a new grad the step also returns
+            return
+        kept.add(id(tensor))
         if not isinstance(tensor._data, TracedArray):
             raise CaptureError(f"capture: {what} is a tensor the recording did not see made")
         buffer = current.region_of(plain(tensor._data)).region.buffer

@@ -76,7 +76,7 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
     if grad.shape != shape:
         leading = grad.ndim - len(shape)
         stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
-        grad = grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True).reshape(shape)
+        grad = np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True).reshape(shape)
     return grad if grad.dtype == dtype else grad.astype(dtype)
 
 
@@ -443,7 +443,8 @@ class Sum(Function):
             raise RuntimeError(f"dim {duplicate} appears multiple times in the list of dims")
         # as torch, no dims (None or ()) means all of them; a 0-d tensor's dim 0 is itself
         self.dims = dims if dims and a.ndim else tuple(range(a.ndim))
-        return a.sum(axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return]
+        # np.add.reduce, as ndarray.sum calls it: numpy's warnings then come from here (see autograd.py)
+        return np.add.reduce(a, axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return, call-overload]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         return (expand(grad, self.shape, () if self.keepdim else self.dims),)
@@ -620,7 +621,8 @@ class Mv(Function):
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         a, v = self.saved_values
-        return (np.outer(grad, v) if v is not None else None), (a.T @ grad if a is not None else None)
+        # np.outer's product, computed here: numpy's warnings then come from minigrad's frame (see autograd.py)
+        return (grad[:, None] * v if v is not None else None), (a.T @ grad if a is not None else None)
 
 
 class Dot(Function):

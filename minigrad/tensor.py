@@ -130,6 +130,13 @@ class Tensor:
         "grad",
     )
 
+    # Set on views only (by _make_view_of): the view ops from the base to this view; the version at which
+    # grad_fn was last set; whether it was made under no_grad (then in-place edits with grad are refused).
+    # Declared here, not in __init__: a declaration there costs time on every tensor made.
+    _view_ops: tuple[Function, ...]
+    _view_version: int
+    _view_made_without_grad: bool
+
     def __init__(self, data: Array, requires_grad: bool = False, grad_fn: Node | None = None) -> None:
         self._data = data
         self._requires_grad = requires_grad  # its own flag, torch's requires_grad_ (or it has a grad_fn)
@@ -138,11 +145,6 @@ class Tensor:
         self._version_counter = [0]  # a list, so that views can share it
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
         self._base: Tensor | None = None  # for a view (t(), transpose...): the tensor whose memory it shares
-        # Set on views only (by _make_view_of): the view ops from the base to this view; the version at which
-        # grad_fn was last set; whether it was made under no_grad (then in-place edits with grad are refused).
-        self._view_ops: tuple[Function, ...]
-        self._view_version: int
-        self._view_made_without_grad: bool
 
     def _make_view_of(self, base: Tensor, op: Function) -> None:
         """Make this tensor, `op`'s output, a view of `base` (itself maybe a view): same memory, same version
@@ -549,7 +551,9 @@ class Tensor:
             raise RuntimeError(
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}"
             )
-        if not np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):
+        if result._data.dtype != self._data.dtype and not np.can_cast(
+            result._data.dtype, self._data.dtype, "same_kind"
+        ):
             raise RuntimeError(
                 f"result type {SCALAR_TYPE_NAMES[result._data.dtype.name]} can't be cast to the desired output type "
                 f"{SCALAR_TYPE_NAMES[self._data.dtype.name]}"

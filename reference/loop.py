@@ -181,9 +181,12 @@ def train(
         if device not in (None, "cpu"):
             detached = detached.cpu()
         values = np.array(detached.numpy(), dtype=np.float64)  # a copy: numpy() may share memory with the tensor
-        if values.shape != shapes[quantity]:
-            raise ContractViolationError(f"{quantity} has shape {values.shape}, expected {shapes[quantity]}")
+        check_shape(values.shape, quantity)
         return values
+
+    def check_shape(shape: Any, quantity: str) -> None:
+        if tuple(shape) != shapes[quantity]:
+            raise ContractViolationError(f"{quantity} has shape {tuple(shape)}, expected {shapes[quantity]}")
 
     def load(param: Any, values: Array, quantity: str) -> Any:
         """Set a leaf's values in place with the contract's `-=` only; exact, as w − w = 0 and 0 − (−v) = v."""
@@ -199,7 +202,7 @@ def train(
         x, y = new(problem.inputs), new(problem.targets)
         w, b = new(problem.w0, requires_grad=True), new(problem.b0, requires_grad=True)
 
-        def notebook_step() -> tuple[Any, Any]:
+        def notebook_step() -> tuple[Any, Any, Any, Any]:
             """Forward, backward and update: what `engine.capture` records when asked (values are read after)."""
             nonlocal w, b, stage
             stage = "predictions"
@@ -211,11 +214,14 @@ def train(
             loss.backward()
             if w.grad is None or b.grad is None:
                 raise ContractViolationError("loss.backward() left w.grad or b.grad None")
+            check_shape(w.grad.shape, "w.grad")  # before the update uses them (their values are read after)
+            check_shape(b.grad.shape, "b.grad")
+            grads = w.grad, b.grad  # the ones the update uses, whatever the update does to w and b
             stage = "update"
             with engine.no_grad():
                 w -= w.grad * problem.lr
                 b -= b.grad * problem.lr
-            return predictions, loss
+            return predictions, loss, *grads
 
         run_step = engine.capture(notebook_step) if capture else notebook_step
         for step in range(problem.steps):
@@ -225,11 +231,12 @@ def train(
                 w, b = load(w, w_target, "w in"), load(b, b_target, "b in")
             record["w in"][step], record["b in"][step] = read(w, "w in"), read(b, "b in")
 
-            predictions, loss = run_step()
-            stage = "read"
+            predictions, loss, w_grad, b_grad = run_step()
+            stage = "backward"  # what the step computed up to its backward, then its update
             record["predictions"][step] = read(predictions, "predictions")
             record["loss"][step] = loss.item()
-            record["w.grad"][step], record["b.grad"][step] = read(w.grad, "w.grad"), read(b.grad, "b.grad")
+            record["w.grad"][step], record["b.grad"][step] = read(w_grad, "w.grad"), read(b_grad, "b.grad")
+            stage = "update"
             record["w"][step], record["b"][step] = read(w, "w"), read(b, "b")
 
             with engine.no_grad():

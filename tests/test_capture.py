@@ -13,11 +13,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad
 from minigrad import autograd
-from minigrad.capture import CaptureError, CaptureWarning, Tape
+from minigrad.capture import CaptureError, CaptureWarning, Tape, same_bits
 from reference.loop import NOTEBOOK_INPUTS, NOTEBOOK_LR, NOTEBOOK_TARGETS, Problem, train
+from reference.parity import check_parity
 
 DTYPES = [minigrad.float32, minigrad.float64]
 
@@ -81,6 +84,15 @@ def test_900_replayed_steps_give_eager_bits(dtype: minigrad.dtype, zero_first: b
     assert loss.item() < 2  # it trained
 
 
+def test_each_recorded_call_is_checked_bit_for_bit_against_the_ops_own() -> None:
+    """Recording runs each call as the op wrote it and as the tape holds it (out=), and compares bits: -0.0 and
+    0.0 differ, which == would miss; a NaN equals itself."""
+    zeros = np.array([0.0, np.nan], np.float32)
+    assert same_bits(zeros, zeros.copy()) and not same_bits(zeros, -zeros)
+    assert np.array_equal(zeros[:1], -zeros[:1])  # == calls them equal: the reason to compare bits
+    assert same_bits(np.float64(2) * np.ones(()), np.full((), 2.0))
+
+
 def test_replay_returns_the_same_tensors_updated_in_place() -> None:
     model = Model(minigrad.float32)
     step = minigrad.capture(model.step)
@@ -107,6 +119,110 @@ def test_buffers_with_disjoint_lifetimes_share_memory_and_keep_the_bits() -> Non
         assert bits(*models[0].step()) == bits(*step())
     assert models[0].state() == models[1].state()
     assert step.tape.memory.arrays < len(step.tape.memory.physical)  # some buffers reused another's memory
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 9), st.integers(1, 5), st.integers(1, 4)),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_notebook_step_on_random_shapes_replays_eager_bits(
+    shape: tuple[int, int, int], dtype: minigrad.dtype, seed: int
+) -> None:
+    rows, d_in, d_out = shape
+    rng = np.random.default_rng(seed)
+    data = [rng.standard_normal(s) for s in ((rows, d_in), (rows, d_out), (d_out, d_in), (d_out,))]
+    models = []
+    for _ in range(2):
+        model = Model(dtype)
+        model.x, model.y, model.w, model.b = (
+            minigrad.tensor(array, dtype=dtype, requires_grad=i >= 2) for i, array in enumerate(data)
+        )
+        model.lr = 0.05
+        models.append(model)
+    step = minigrad.capture(models[1].step)
+    for i in range(8):
+        assert bits(*models[0].step()) == bits(*step()), f"step {i}"
+        assert models[0].state() == models[1].state(), f"step {i}"
+
+
+LOSSES: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "mean": lambda x, w, v: (x @ w).mean(),
+    "mean over a dim": lambda x, w, v: (x @ w).mean(dim=0).sum(),
+    "sum over a dim, kept": lambda x, w, v: ((x @ w).sum(dim=1, keepdim=True) * 2.0).sum(),
+    "integer powers": lambda x, w, v: ((x @ w) ** 3).sum() + ((x @ w) ** 2).sum() + ((x @ w + 9.0) ** -2).sum(),
+    "a float power": lambda x, w, v: ((x @ w) * (x @ w) + 1.0).pow(0.5).sum(),
+    "number / tensor": lambda x, w, v: (1.0 / (x @ w + 10.0)).sum(),
+    "number - tensor, -tensor": lambda x, w, v: (-(3.0 - x @ w)).sum(),
+    "tensor / tensor, broadcast": lambda x, w, v: ((x @ w) / (v + 5.0)).sum(),
+    "transpose": lambda x, w, v: (x @ w).transpose(0, 1).sum(),
+    ".T": lambda x, w, v: ((x @ w).T * 2).sum(),
+    "matrix @ vector": lambda x, w, v: minigrad.sum(x @ (w @ v)),
+    "vector @ vector": lambda x, w, v: v @ v + minigrad.sum(x @ w),
+    "vector @ matrix": lambda x, w, v: minigrad.sum(v @ w.t()) + minigrad.sum(x @ w),
+    "a tensor used twice": lambda x, w, v: ((x @ w) * (x @ w)).sum() + minigrad.sum(x @ w) * v.sum(),
+    "tensor ** tensor": lambda x, w, v: ((x @ w) * (x @ w) + 1.0).pow(v * v).sum(),
+    "number ** tensor": lambda x, w, v: (2.0 ** (x @ w) / 100.0).sum() + v.sum(),
+    "clone": lambda x, w, v: ((x @ w).clone() * v).sum(),
+}
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_every_op_replays_eager_bits(loss: str, dtype: minigrad.dtype) -> None:
+    """Each op, forward and backward, in a step that trains two leaves: 6 steps eager and captured."""
+    compute = LOSSES[loss]
+
+    def leaves() -> list[minigrad.Tensor]:
+        rng = np.random.default_rng(0)
+        x = minigrad.tensor(rng.standard_normal((4, 3)), dtype=dtype)
+        w = minigrad.tensor(rng.standard_normal((3, 2)), dtype=dtype, requires_grad=True)
+        v = minigrad.tensor(rng.standard_normal(2), dtype=dtype, requires_grad=True)
+        return [x, w, v]
+
+    def step_of(tensors: list[minigrad.Tensor]) -> Callable[[], minigrad.Tensor]:
+        def step() -> minigrad.Tensor:
+            total: minigrad.Tensor = compute(*tensors)
+            total.backward()
+            with minigrad.no_grad():
+                for leaf in tensors[1:]:
+                    if leaf.grad is not None:
+                        leaf -= leaf.grad * 0.01
+                        leaf.grad.zero_()
+            return total
+
+        return step
+
+    eager, captured = leaves(), leaves()
+    eager_step, captured_step = step_of(eager), minigrad.capture(step_of(captured))
+    for i in range(6):
+        assert bits(eager_step()) == bits(captured_step()), f"step {i}"
+        assert bits(*eager) == bits(*captured), f"step {i}"
+    assert captured_step.recordings == 2
+
+
+def alpha_step(model: Model) -> minigrad.Tensor:
+    loss = minigrad.sum(model.x @ model.w.t()).add(model.b.sum(), alpha=2)
+    loss.backward()
+    with minigrad.no_grad():
+        model.w.sub_(model.w.grad, alpha=1e-5)
+    return loss
+
+
+def test_alpha_captures_in_float32() -> None:
+    eager, captured = Model(minigrad.float32), Model(minigrad.float32)
+    step = minigrad.capture(lambda: alpha_step(captured))
+    for _ in range(3):
+        assert bits(alpha_step(eager)) == bits(step())
+        assert eager.state() == captured.state()
+
+
+def test_alpha_in_float64_is_refused() -> None:
+    """add(alpha=) rounds once (a fused multiply-add); in float64 that takes a Python loop over the elements
+    that need it, which a recording can't hold."""
+    model = Model(minigrad.float64)
+    refused(lambda: alpha_step(model), "flatnonzero", model)
 
 
 # ---------------------------------------------------------------- the tape
@@ -282,6 +398,31 @@ def test_a_function_the_step_calls_is_guarded() -> None:
     assert step.why_recorded[-1] == "predict is another object"
 
 
+def test_a_number_deeper_than_the_search_is_not_guarded_and_reset_records_again() -> None:
+    """The stated limit (README): the guards follow names 4 levels down. Deeper, a change is not seen."""
+    model = Model(minigrad.float32)
+    deep = {"a": {"b": {"c": {"lr": 1e-5}}}}  # deep['a']['b']['c']['lr'] is 5 levels below the step
+
+    @minigrad.capture
+    def step() -> minigrad.Tensor:
+        loss = minigrad.sum(model.x @ model.w.t())
+        loss.backward()
+        with minigrad.no_grad():
+            model.w -= model.w.grad * deep["a"]["b"]["c"]["lr"]
+            model.w.grad.zero_()
+        return loss
+
+    step(), step()
+    deep["a"]["b"]["c"]["lr"] = 0.0
+    before = model.w._data.copy()
+    step()
+    assert not np.array_equal(model.w._data, before)  # the replay still used 1e-5
+    step.reset()
+    before = model.w._data.copy()
+    step()
+    assert np.array_equal(model.w._data, before)  # recorded again: lr 0 now
+
+
 def test_recording_on_every_call_warns() -> None:
     model = Model(minigrad.float32)
     calls = types.SimpleNamespace(count=0)
@@ -394,6 +535,20 @@ def test_a_graph_built_outside_the_step_is_refused() -> None:
     refused(step, "graph built outside the step", model)
 
 
+def test_the_steps_own_error_propagates_as_eager_and_leaves_plain_tensors() -> None:
+    model = Model(minigrad.float32)
+
+    @minigrad.capture
+    def failing() -> None:
+        minigrad.sum(model.x @ model.w.t()).backward()
+        raise ValueError("the step's own bug")
+
+    with pytest.raises(ValueError, match="own bug"):
+        failing()
+    assert type(model.w.grad._data) is np.ndarray and type(model.w._data) is np.ndarray
+    assert model.w.grad.sum().item() != 0  # backward ran, as eagerly
+
+
 def test_version_counters_advance_as_eager() -> None:
     """A graph built outside that saved w sees the replay's in-place update, as it sees eager's."""
     model = Model(minigrad.float32)
@@ -431,3 +586,13 @@ def test_the_example_prints_the_notebook_tape_and_agrees_bit_for_bit() -> None:
     assert "matmul(inputs[5, 3], w[3, 2] view, out=%0[5, 2])" in done.stdout
     assert "900 steps: eager and captured agree bit for bit at every step" in done.stdout
     assert "captured" in done.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lock_step_parity_of_the_captured_step_has_eager_worst_ratios(dtype: str) -> None:
+    pytest.importorskip("torch")
+    problem = Problem.notebook(steps=300)
+    eager = check_parity(minigrad, problem, dtype, "lockstep")
+    captured = check_parity(minigrad, problem, dtype, "lockstep", capture=True)
+    assert captured.passed, captured.verdict()
+    assert captured.engine.worst() == eager.engine.worst()

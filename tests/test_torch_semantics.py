@@ -442,3 +442,33 @@ def test_a_seeded_bug_is_caught(bug: Variant) -> None:
     engine = bug.engine()
     caught = [name for name, prog in sorted(PROGRAMS.items()) if observe(prog, engine) != observe(prog, torch)]
     assert caught, f"no program tells the seeded bug ({bug.name}) from torch"
+
+
+def warning_prone_step() -> None:
+    """Every kind of numpy warning, in forward and backward: x / 0, 0 / 0, overflow in mul, add, pow, sum
+    (forward, and backward's sum over a broadcast dim), inf - inf, a negative number to a fractional power,
+    1 / 0; an outer product (mv's backward) that overflows."""
+    x = minigrad.tensor([0.0, 1.0, -1.0, 3e38], requires_grad=True)
+    big = minigrad.tensor([[3e38], [3e38]], requires_grad=True)
+    inf = minigrad.tensor([float("inf")] * 4)
+    y = x / 0 + x * 1e38 + (x + 3e38) + x**200 + (inf - inf) + x**0.5 + 1 / x + (x * 1e38).sum()
+    z = (big + x).sum() + (big * x).sum() + minigrad.mv(big * x, x).sum() * 1e30
+    (y.sum() + z).backward()
+
+
+def test_numpy_warnings_are_silent_at_no_cost_per_op() -> None:
+    """With minigrad's warnings filter first (no filter added since import), ops skip numpy's error state:
+    the filter alone must silence them, and every other warning is an error here, so a warning raised in
+    numpy's own Python code (ndarray.sum, np.outer) would fail. The user's numpy code still warns."""
+    with warnings.catch_warnings():
+        warnings.filters[:] = [minigrad.autograd.OWN_WARNINGS_IGNORED, ("error", None, Warning, None, 0)]  # type: ignore[index]
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+        warning_prone_step()
+        with pytest.raises(RuntimeWarning, match="divide by zero"):
+            np.float32(1) / np.float32(0)
+
+
+def test_numpy_warnings_are_silent_under_a_later_error_filter() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # comes before minigrad's filter: each op sets numpy's error state
+        warning_prone_step()
