@@ -124,7 +124,9 @@ class BinaryOp(Function):
         except ValueError:
             raise broadcast_error(a, b) from None
         if recording and (promoted_b is not b or (promoted_a is not a and a is not autograd.writing_into)):
-            self.watch_cast_inputs(((promoted_a, a), (promoted_b, b)))
+            # a's copy (above) is no longer a's data: only the operands that still are get watched
+            in_place = a is autograd.writing_into
+            self.watch_cast_inputs(((promoted_b, b),) if in_place else ((promoted_a, a), (promoted_b, b)))
         return result
 
     def watch_cast_inputs(self, casts: tuple[tuple[Operand, Operand], ...]) -> None:

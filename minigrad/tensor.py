@@ -529,6 +529,7 @@ class Tensor:
         tensors = [x for x in args if isinstance(x, Tensor)]
         if kwargs:
             tensors += [x for x in kwargs.values() if isinstance(x, Tensor)]
+        recorded = autograd._grad_enabled and self._check_in_place(*tensors)  # torch checks these first
         data = self._data
         if (
             0 in data.strides
@@ -539,7 +540,7 @@ class Tensor:
         for other in tensors:
             if other._data.base is not None or self._data.base is not None:  # else neither can overlap the other
                 self._check_no_partial_overlap(other._data)
-        if autograd._grad_enabled and self._check_in_place(*tensors):  # it will be recorded
+        if recorded:
             autograd.writing_into = self._data  # BinaryOp keeps a copy of the old value if backward needs it
             try:
                 result = method(self, *args, **kwargs)

@@ -309,6 +309,24 @@ def multiply_and_divide_in_place_by_a_tensor_needing_grad(lib: ModuleType) -> di
 
 
 @program
+def divide_in_place_by_a_tensor_of_another_dtype_needing_grad(lib: ModuleType) -> dict[str, Any]:
+    # z is cast to y's dtype, so the op watches its cast operands: y's saved copy is not y any more
+    z = lib.tensor(4.0, dtype=lib.float64, requires_grad=True)
+    y = lib.tensor([-2.5, 3.0])
+    y /= z
+    return {"backward": attempt(lambda: y.backward(lib.ones(2))), "y": y, "z": z}
+
+
+@program
+def in_place_on_an_overlapping_view_made_under_no_grad(lib: ModuleType) -> dict[str, Any]:
+    # torch checks autograd's rules (a view made under no_grad) before the memory overlap
+    x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    with lib.no_grad():
+        v = x.t()
+    return {"in place": attempt(lambda: v.add_(x)), "x": x, "v": v}
+
+
+@program
 def multiply_in_place_by_itself(lib: ModuleType) -> dict[str, Any]:
     x = lib.tensor([3.0, 5.0], requires_grad=True)
     y = x * 1
