@@ -529,7 +529,10 @@ class Tensor:
         tensors = [x for x in args if isinstance(x, Tensor)]
         if kwargs:
             tensors += [x for x in kwargs.values() if isinstance(x, Tensor)]
-        recorded = autograd._grad_enabled and self._check_in_place(*tensors)  # torch checks these first
+        for x in args:
+            if type(x) is int:
+                ops.int_scalar(x)  # torch converts its number arguments (an int beyond 64 bits fails) first
+        recorded = autograd._grad_enabled and self._check_in_place(*tensors)  # then its autograd rules
         data = self._data
         if (
             0 in data.strides

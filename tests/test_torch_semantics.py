@@ -327,6 +327,13 @@ def in_place_on_an_overlapping_view_made_under_no_grad(lib: ModuleType) -> dict[
 
 
 @program
+def in_place_on_a_leaf_with_an_int_beyond_64_bits(lib: ModuleType) -> dict[str, Any]:
+    # torch converts the number before it checks autograd's rules (a leaf requiring grad)
+    x = lib.tensor(-1.0, requires_grad=True)
+    return {"in place": attempt(lambda: x.add_(2**64)), "x": x}
+
+
+@program
 def multiply_in_place_by_itself(lib: ModuleType) -> dict[str, Any]:
     x = lib.tensor([3.0, 5.0], requires_grad=True)
     y = x * 1
