@@ -529,10 +529,13 @@ class Tensor:
         tensors = [x for x in args if isinstance(x, Tensor)]
         if kwargs:
             tensors += [x for x in kwargs.values() if isinstance(x, Tensor)]
-        for x in args:
-            if type(x) is int:
-                ops.int_scalar(x)  # torch converts its number arguments (an int beyond 64 bits fails) first
-        recorded = autograd._grad_enabled and self._check_in_place(*tensors)  # then its autograd rules
+        try:
+            recorded = autograd._grad_enabled and self._check_in_place(*tensors)  # torch checks these first,
+        except RuntimeError:
+            for x in args:  # after converting its number arguments: an int beyond 64 bits fails before
+                if type(x) is int:
+                    ops.int_scalar(x)
+            raise
         data = self._data
         if (
             0 in data.strides
