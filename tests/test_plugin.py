@@ -38,8 +38,11 @@ def locked(path: Path) -> Iterator[None]:
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """A command as the learner runs it: the kit reachable only as installed (no PYTHONPATH), no pytest
-    settings inherited from this run."""
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH" and not name.startswith("PYTEST")}
+    settings inherited from this run, and a learner's 80-column terminal rather than a CI job (pytest prints
+    its one-line summary of a failure in full under CI or on a wide terminal, repeating the message there)."""
+    inherited = {"PYTHONPATH", "CI", "BUILD_NUMBER", "COLUMNS"}
+    env = {name: value for name, value in os.environ.items() if name not in inherited and not name.startswith("PYTEST")}
+    env["COLUMNS"] = "80"
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
