@@ -93,10 +93,12 @@ FLAT_SLACK_BYTES = 64 * 1024
 
 
 # ---------------------------------------------------------------- the training step, three ways
-def train_engine(engine: Any, x: Any, y: Any, w: Any, b: Any, lr: float, steps: int) -> float:
-    """The notebook's loop, written once against the torch API; `engine` is the `minigrad` or `torch` module."""
-    loss = None
-    for _ in range(steps):
+def training_step(engine: Any, x: Any, y: Any, w: Any, b: Any, lr: float) -> Callable[[], Any]:
+    """One step of the notebook's loop, written once against the torch API; `engine` is the `minigrad` or
+    `torch` module. Eager engines call it in a loop; `minigrad.capture` records it and replays it."""
+
+    def step() -> Any:
+        nonlocal w, b
         pred = x @ w.t() + b
         diff = y - pred
         loss = engine.sum(diff * diff) / diff.numel()
@@ -106,8 +108,22 @@ def train_engine(engine: Any, x: Any, y: Any, w: Any, b: Any, lr: float, steps: 
             b -= b.grad * lr
             w.grad.zero_()
             b.grad.zero_()
+        return loss
+
+    return step
+
+
+def run_steps(step: Callable[[], Any], steps: int) -> float:
+    loss = None
+    for _ in range(steps):
+        loss = step()
     assert loss is not None
     return float(loss.item())
+
+
+def train_engine(engine: Any, x: Any, y: Any, w: Any, b: Any, lr: float, steps: int) -> float:
+    """The notebook's loop: `steps` eager training steps."""
+    return run_steps(training_step(engine, x, y, w, b, lr), steps)
 
 
 def train_numpy_hand(x: F32, y: F32, w: F32, b: F32, lr: float, steps: int) -> float:
@@ -155,22 +171,8 @@ def minigrad_engine() -> Engine:
 
 
 def captured_step(engine: Any, x: Any, y: Any, w: Any, b: Any, lr: float) -> Callable[[], Any]:
-    """The loop body of `train_engine`, as `engine.capture` records it: the same code, run as one step."""
-
-    def step() -> Any:
-        nonlocal w, b
-        pred = x @ w.t() + b
-        diff = y - pred
-        loss = engine.sum(diff * diff) / diff.numel()
-        loss.backward()
-        with engine.no_grad():
-            w -= w.grad * lr
-            b -= b.grad * lr
-            w.grad.zero_()
-            b.grad.zero_()
-        return loss
-
-    captured: Callable[[], Any] = engine.capture(step)
+    """`training_step`, as `engine.capture` records and replays it."""
+    captured: Callable[[], Any] = engine.capture(training_step(engine, x, y, w, b, lr))
     return captured
 
 
@@ -189,15 +191,7 @@ def captured_engine() -> Engine:
             np.copyto(param.detach().numpy(), start)
         return x, y, w, b, step
 
-    def train(s: State, lr: float, steps: int) -> float:
-        step = s[4]
-        loss = None
-        for _ in range(steps):
-            loss = step()
-        assert loss is not None
-        return float(loss.item())
-
-    return Engine("captured", setup, train)
+    return Engine("captured", setup, lambda s, lr, steps: run_steps(s[4], steps))
 
 
 def recording_cost(problem: Problem) -> tuple[float, int]:
