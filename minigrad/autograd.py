@@ -140,6 +140,7 @@ class Node:
     # The version torch's backward leaves its first gradient at (CopySlices and AsStrided write into theirs in
     # place); a leaf's .grad shows it when that gradient becomes the .grad.
     grad_version: ClassVar[int] = 0
+    saves_result: ClassVar[bool] = False  # a Function whose forward saves its own output (see watch_result)
     next_functions: tuple[Edge, ...]
     sequence_nr: int
 
@@ -174,33 +175,45 @@ class AccumulateGrad(Node):
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"  # torch's C++ name; its Python class is AccumulateGrad
 
-    def backward(self, grad: Array, version: int = 0, shared: bool = False) -> tuple[Array | None, ...]:
-        """`version`, `shared`: what torch's tensor for `grad` would show (see run_backward)."""
+    def backward(self, grad: Array, version: int = 0, held: bool = False) -> tuple[Array | None, ...]:
+        """`version`, `held`: what torch's tensor for `grad` would show (see run_backward)."""
         if self.variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
-            self.variable._accumulate_grad(grad, version, shared)
+            self.variable._accumulate_grad(grad, version, held)
         return ()
 
 
 class SavedValue:
-    """A value saved for backward, with the tensor it is the data of (if any) and that tensor's version
-    then, to detect later in-place edits."""
+    """A value saved for backward, and how to see that the tensor it is the data of (if any) was modified in
+    place since: that tensor's version counter, and its version then."""
 
-    __slots__ = ("tensor", "value", "version")
+    __slots__ = ("counter", "output_of", "tensor", "value", "version")
 
     def __init__(self, value: Array | Scalar | None, tensor: Tensor | None) -> None:
-        self.value = value
-        self.tensor = tensor
-        self.version = tensor._version if tensor is not None else 0
+        self.value, self.output_of = value, ""
+        self.tensor: Tensor | None = None
+        self.counter: list[int] | None = None
+        if tensor is not None:
+            self.watch(tensor)
+
+    def watch(self, tensor: Tensor) -> None:
+        self.tensor, self.counter, self.version = tensor, tensor._version_counter, tensor._version_counter[0]
+
+    def watch_output(self, output: Tensor, node: Function) -> None:
+        """The value is `node`'s own output: watch its version counter, not the tensor (which holds the node:
+        a reference cycle). torch's message then names the node that saved it."""
+        self.counter, self.version, self.output_of = output._version_counter, output._version_counter[0], node.name()
 
     def unpack(self) -> Array | Scalar | None:
-        tensor = self.tensor
-        if tensor is not None and tensor._version_counter[0] != self.version:
-            data = tensor._data  # the tensor, not the value: the value may be a copy cast to another dtype
-            kind = SCALAR_TYPE_NAMES[data.dtype.name]
+        counter = self.counter
+        if counter is not None and counter[0] != self.version:
+            tensor = self.tensor
+            # the tensor's data, not the value: the value may be a copy cast to another dtype
+            data = np.asarray(self.value) if tensor is None else tensor._data
+            where = f", which is output 0 of {origin_name(self.output_of)}," if tensor is None else origin(tensor)
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [minigrad.{kind}Tensor [{', '.join(map(str, data.shape))}]]{origin(tensor)} "
-                f"is at version {tensor._version}; expected version {self.version} instead."
+                f"operation: [minigrad.{SCALAR_TYPE_NAMES[data.dtype.name]}Tensor [{', '.join(map(str, data.shape))}]]"
+                f"{where} is at version {counter[0]}; expected version {self.version} instead."
             )
         return self.value
 
@@ -209,11 +222,11 @@ def origin(tensor: Tensor) -> str:
     """How torch's message names the op whose output a tensor is now: its grad_fn's name without
     "Backward0" ("Mul", "Sum1", "AsStrided" for a view whose base was modified in place)."""
     node = tensor.grad_fn
-    return "" if node is None else f", which is output 0 of {origin_name(node)},"
+    return "" if node is None else f", which is output 0 of {origin_name(node.name())},"
 
 
-def origin_name(node: Node) -> str:
-    return node.name().replace("Backward0", "").replace("Backward", "")
+def origin_name(node_name: str) -> str:
+    return node_name.replace("Backward0", "").replace("Backward", "")
 
 
 class Function(Node):
@@ -279,6 +292,13 @@ class Function(Node):
     def release(self) -> None:
         self._saved = None
 
+    def watch_result(self, result: Array, output: Tensor) -> None:
+        """`result`, saved by forward, is now the data of `output`: backward checks that it was not modified in
+        place since (as torch checks a saved output)."""
+        for saved in self._saved or ():
+            if saved.value is result:
+                saved.watch_output(output, self)
+
     def view_of(self, array: Array) -> Array:
         """For a view op (`is_view`): the same view of another array of its input's shape."""
         raise NotImplementedError
@@ -316,7 +336,12 @@ class Function(Node):
                 numpy_errors.reset(token)
         if type(output) is not np.ndarray and not isinstance(output, np.ndarray):
             output = np.asarray(output)  # numpy returns a 0-d result as a scalar; a tensor holds an array
-        out = Tensor(output, requires_grad=True, grad_fn=node) if recording else Tensor(output)
+        if recording:
+            out = Tensor(output, requires_grad=True, grad_fn=node)
+            if cls.saves_result:
+                node.watch_result(output, out)
+        else:
+            out = Tensor(output)
         if cls.is_view:
             base = inputs[0]
             assert isinstance(base, Tensor)
@@ -373,7 +398,7 @@ class AsStrided(Node):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         for op in reversed(self.view_ops):
             (grad,) = op.backward(grad)  # type: ignore[assignment]
-        return (np.asarray(grad, order="C"),)  # in the base's layout, as torch's (ascontiguousarray makes 0-d 1-d)
+        return (np.array(grad, order="C"),)  # a new array in the base's layout, as torch's
 
 
 def replay_view(view_ops: tuple[Function, ...], array: Array) -> Array:
@@ -417,27 +442,27 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
     # Pass 2: run the ready nodes, in torch's order: highest sequence number first (a heap: see Node.__lt__),
     # so AccumulateGrad nodes before any Function (theirs is the highest).
     buffers: dict[Node, Array] = {root: grad}  # each node's gradient so far
-    # torch's tensor for a buffered gradient, where it differs from a new tensor that the engine alone holds
-    # (the common case): its version, and whether others hold it too (then torch does not add the next
-    # contribution into it in place, and a leaf copies it rather than take it as its .grad).
-    unusual: dict[Node, tuple[int, bool]] = {root: (0, True)}  # the caller holds the root's gradient
+    # What torch's tensor for a buffered gradient would show, where it is not a new tensor that the engine alone
+    # holds (the common case): its version; whether others hold the tensor; whether others hold its memory (a
+    # view of a gradient held elsewhere). torch adds a contribution in place only into a tensor whose object and
+    # memory it alone holds, and a leaf takes a gradient as its .grad only if no one else holds the tensor.
+    unusual: dict[Node, tuple[int, bool, bool]] = {root: (0, True, True)}  # the caller holds the root's gradient
 
-    def receive(child: Node, grad: Array, version: int, shared: bool) -> None:
+    def receive(child: Node, grad: Array, version: int, held: bool, memory_held: bool) -> None:
         """The rare path: a second contribution, or one that is not a new tensor held alone."""
         if child in buffers:
             old = buffers[child]
-            old_version, old_shared = unusual.get(child, (0, False))
-            # torch adds in place into an operand only it holds (one more version), else makes a new tensor;
-            # here the sum is out of place (arrays may be shared), with torch's version.
-            if not old_shared and is_dense(old):
-                version = old_version + 1
-            elif not shared and is_dense(grad):
-                version += 1
-            else:
-                version = 0
-            grad, shared = old + grad, False
+            old_version, old_held, old_memory_held = unusual.get(child, (0, False, False))
+            # torch's sum is in place into the old tensor (one more version) or a new tensor (version 0); here
+            # it is out of place (arrays may be shared), with torch's version
+            # (nor into a read-only array: an expanded gradient, or one summed back to an input's shape by sum_to;
+            # a numpy scalar, a 0-d result, is read-only too, but stands for a new tensor)
+            read_only = type(old) is np.ndarray and not old.flags.writeable
+            in_place = not (old_held or old_memory_held or read_only) and is_dense(old)
+            version = old_version + 1 if in_place else 0
+            grad, held, memory_held = old + grad, False, False
         buffers[child] = grad
-        unusual[child] = (version, shared)
+        unusual[child] = (version, held, memory_held)
 
     ready = [root]
     token = quiet_numpy()
@@ -450,7 +475,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                 grads_out: tuple[Array | None, ...] = (None,) * len(node.next_functions)
             else:
                 if info is not None and type(node) is AccumulateGrad:
-                    grads_out = node.backward(grad_in, *info)
+                    grads_out = node.backward(grad_in, info[0], info[1])
                 else:
                     grads_out = node.backward(grad_in)
                 if on_node is not None:
@@ -462,11 +487,13 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                 if child is None:
                     continue
                 if child_grad is not None:
-                    if info is not None and (child_grad is grad_in or child_grad.base is grad_in):
-                        receive(child, child_grad, info[0], info[1] or sent_twice)  # passed on, or a view of it
+                    if info is not None and child_grad is grad_in:  # passed on: the same tensor
+                        receive(child, child_grad, info[0], info[1] or sent_twice, info[2])
+                    elif info is not None and child_grad.base is grad_in:  # a view of it: a new tensor, same memory
+                        receive(child, child_grad, info[0], sent_twice, info[1] or info[2])
                     elif sent_twice or node.grad_version or child in buffers:
                         version = node.grad_version if child_grad is grads_out[0] else 0
-                        receive(child, child_grad, version, sent_twice)
+                        receive(child, child_grad, version, sent_twice, False)
                     else:
                         buffers[child] = child_grad
                 remaining = dependencies[child] - 1

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Array
+from minigrad.autograd import Array, is_dense
 from minigrad.capture import refuse_inside_recording
 from minigrad.tensor import DTYPES, ArgumentTypeError, Tensor, dtype, float32, float64, int64
 
@@ -153,12 +153,20 @@ def ones(*size: SizeArg, dtype: dtype | None = None, requires_grad: bool = False
     return full(size, 1, dtype, requires_grad, "ones")
 
 
+def full_like(input: Tensor, value: float, dtype: dtype | None, requires_grad: bool) -> Tensor:
+    """A new tensor of `input`'s shape and, as torch's default (preserve_format), its strides (a transposed
+    tensor's: a gradient made this way then passes a transpose's backward in the leaf's own layout)."""
+    data = input._data
+    values = np.full_like(data, value, (dtype or input.dtype).numpy, "K" if is_dense(data) else "C")
+    return from_array(values, requires_grad)
+
+
 def zeros_like(input: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return full((input.shape,), 0, dtype or input.dtype, requires_grad, "zeros_like")
+    return full_like(input, 0, dtype, requires_grad)
 
 
 def ones_like(input: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return full((input.shape,), 1, dtype or input.dtype, requires_grad, "ones_like")
+    return full_like(input, 1, dtype, requires_grad)
 
 
 class Generator:

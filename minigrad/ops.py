@@ -76,7 +76,9 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
     if grad.shape != shape:
         leading = grad.ndim - len(shape)
         stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
-        grad = np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True).reshape(shape)
+        grad = np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True)
+        grad.flags.writeable = False  # torch never adds another gradient into this sum in place (run_backward)
+        grad = grad.reshape(shape)
     return grad if grad.dtype == dtype else grad.astype(dtype)
 
 
@@ -136,7 +138,7 @@ class BinaryOp(Function):
             for cast_value, original in casts:
                 tensor = self._input_holding(original) if saved.value is cast_value else None
                 if saved.tensor is None and tensor is not None:
-                    saved.tensor, saved.version = tensor, tensor._version
+                    saved.watch(tensor)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
@@ -346,6 +348,7 @@ class PowTensor(BinaryOp):
 
     grad_fn_name = "PowBackward1"
     saved_names = ("self", "exponent", "result")
+    saves_result = True
 
     def compute(self, a: Any, b: Any) -> Any:
         result = elementwise_power(a, b)
@@ -368,6 +371,7 @@ class PowOfNumber(Function):
     __slots__ = ("base",)
     grad_fn_name = "PowBackward2"
     saved_names = ("exponent", "result")
+    saves_result = True
     saved_attributes: ClassVar[SavedAttributes] = {"self": lambda node: node.base}
 
     def forward(self, exponent: Array, base: Scalar) -> Array:
@@ -415,6 +419,7 @@ class Reciprocal(Function):
 
     grad_fn_name = "ReciprocalBackward0"
     saved_names = ("result",)
+    saves_result = True
 
     def forward(self, a: Array) -> Array:
         if a.dtype.kind != "f":
@@ -435,6 +440,7 @@ class Sum(Function):
 
     __slots__ = ("dims", "keepdim", "shape")
     grad_fn_name = "SumBackward0"
+    unsqueezes: ClassVar[bool] = False  # SumBackward1 and MeanBackward1 unsqueeze the summed dims first
     saved_attributes: ClassVar[SavedAttributes] = {"self_sym_sizes": lambda node: node.shape}
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
@@ -449,17 +455,20 @@ class Sum(Function):
         return np.add.reduce(a, axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return, call-overload]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        return (expand(grad, self.shape, () if self.keepdim else self.dims),)
+        if self.unsqueezes and not self.keepdim:  # torch's sum_backward over dims: unsqueeze them, then expand
+            grad = np.expand_dims(grad, self.dims)
+        return (expand(grad, self.shape),)
 
 
-def expand(grad: Array, shape: tuple[int, ...], removed_dims: tuple[int, ...]) -> Array:
-    """`grad` repeated along the dims a reduction summed over, as a read-only view (no copy), like torch's
-    expand. `removed_dims`: the summed dims that the result dropped (not kept with size 1)."""
+def expand(grad: Array, shape: tuple[int, ...]) -> Array:
+    """`grad` repeated along the dims of size 1 that `shape` makes larger, as a read-only view (no copy), with
+    torch's strides (they decide whether a leaf takes it as its .grad: Tensor._has_layout_of)."""
     if grad.ndim == 0:  # a sum of everything, the common case: a view whose every stride is 0, built directly
         view: Array = np.ndarray(shape, grad.dtype, grad, 0, (0,) * len(shape))  # 10x cheaper than broadcast_to
         view.flags.writeable = False
         return view
-    return np.broadcast_to(np.expand_dims(grad, removed_dims) if removed_dims else grad, shape)
+    # numpy's broadcast_to zeroes the stride of a dim of size 1; torch's expand keeps it
+    return grad.view() if grad.shape == shape else np.broadcast_to(grad, shape)
 
 
 # What sum and mean over `dim` keep besides the input's shape.
@@ -471,6 +480,7 @@ DIM_ATTRIBUTES: SavedAttributes = {
 
 class SumDim(Sum):
     grad_fn_name = "SumBackward1"
+    unsqueezes = True
     saved_attributes = DIM_ATTRIBUTES
 
 
@@ -497,6 +507,7 @@ class Mean(Sum):
 
 class MeanDim(Mean):
     grad_fn_name = "MeanBackward1"
+    unsqueezes = True
     saved_attributes = DIM_ATTRIBUTES
 
 

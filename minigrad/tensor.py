@@ -334,13 +334,13 @@ class Tensor:
             self._accumulator = weakref.ref(node)
         return node
 
-    def _accumulate_grad(self, grad: Array, version: int = 0, shared: bool = False) -> None:
+    def _accumulate_grad(self, grad: Array, version: int = 0, held: bool = False) -> None:
         """Add `grad` into `.grad`. Its version follows torch's: the first gradient, when only the engine held
         it and it has this tensor's layout, becomes the .grad as it is (keeping its `version`); otherwise torch
         copies it (version 1). Later gradients add in place (one more)."""
         if self.grad is None:
             self.grad = Tensor(np.array(grad, dtype=self._data.dtype))  # a copy: grad arrays may be shared
-            taken_as_is = not shared and grad.dtype == self._data.dtype and self._has_layout_of(grad)
+            taken_as_is = not held and grad.dtype == self._data.dtype and self._has_layout_of(grad)
             self.grad._version_counter[0] = version if taken_as_is else 1
         else:
             self.grad._data += grad
@@ -514,7 +514,7 @@ class Tensor:
                     VIEW_MADE_WITHOUT_GRAD
                     if node is None
                     else VIEW_MADE_WITHOUT_GRAD.replace(
-                        "A view was", f"Output 0 of {origin_name(node)} is a view of a view which was"
+                        "A view was", f"Output 0 of {origin_name(node.name())} is a view of a view which was"
                     )
                 )
             if self.requires_grad and base.is_leaf:
@@ -567,8 +567,11 @@ class Tensor:
             )
         self._data[...] = result._data
         self._version_counter[0] += 1
-        if result._grad_fn is not None:
-            self._set_history(result._grad_fn)
+        node = result._grad_fn
+        if node is not None:
+            if node.saves_result and isinstance(node, Function):  # its saved result is this tensor now
+                node.watch_result(result._data, self)
+            self._set_history(node)
         return self
 
     def _check_no_partial_overlap(self, source: Array) -> None:

@@ -682,8 +682,10 @@ def in_reversed_order(original: Method) -> Method:
     reversed back."""
 
     def reordered(*args: Any, **kwargs: Any) -> Any:
-        result = original(*(np.flip(arg) if is_array(arg) else arg for arg in args), **kwargs)
-        return np.asarray(np.flip(result))  # np.flip of a 0-d array gives a numpy scalar
+        result = np.asarray(original(*(np.flip(arg) if is_array(arg) else arg for arg in args), **kwargs))
+        restored = np.array(np.flip(result))  # a copy in C order, as the sum gives (np.flip makes strides negative)
+        restored.flags.writeable = result.flags.writeable  # minigrad marks a gradient summed back read-only
+        return restored
 
     return reordered
 

@@ -13,7 +13,7 @@ After every statement, for every live tensor (and its `.grad`), the engine must 
 and message of an error (torch's message in minigrad's words, as tests/test_errors.py reads it) or the absence
 of one, no warning torch does not give, dtype, shape, requires_grad, is_leaf, the grad_fn graph (node names by
 `name()`, edges by `next_functions`, AccumulateGrad's variable by name, or the error torch gives for it),
-`_version`, `repr`, `.grad`'s dtype, shape, flags and version (but UNCOMPARED), query results (`numel()`,
+`_version`, `repr`, `.grad`'s dtype, shape, flags and version, query results (`numel()`,
 `size()`, `item()`...), and the values:
 
 The value rule. Alongside each tensor the fuzz carries a shadow: its exact value (computed in float64 from the
@@ -1062,11 +1062,6 @@ def graph(t: Any, names: dict[int, str]) -> list[Any]:
     return nodes
 
 
-# Left out while issue 8's fix for it lands (so that it hides nothing else): the version torch's backward
-# leaves a fresh .grad at depends on which of its nodes wrote into it (minigrad models it node by node).
-UNCOMPARED = ("grad._version",)
-
-
 def snapshot(t: Any, names: dict[int, str]) -> dict[str, Any]:
     """What is compared exactly, besides the values: flags, version, graph, and the .grad's own."""
     grad = leaf_grad(t)
@@ -1186,8 +1181,6 @@ class Run:
             ours = engine_space[name]
             expected, got = snapshot(theirs, torch_names), snapshot(ours, engine_names)
             expected_graph, got_graph = expected.pop("grad_fn"), got.pop("grad_fn")
-            for key in UNCOMPARED:
-                del expected[key], got[key]
             if expected != got:
                 diff = {k: (expected[k], got[k]) for k in expected if expected[k] != got[k]}
                 self.fail(f"{name}: (torch, engine) differ: {diff}")

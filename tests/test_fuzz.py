@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import random
-import re
 from types import ModuleType
 
 import pytest
@@ -24,16 +23,6 @@ CI_PROGRAMS = 200  # a few seconds on one core
 BUG_PROGRAMS = 200  # each seeded bug must be caught within this many programs (seed 0)
 HARMLESS_PROGRAMS = 100
 
-# Differences issue 8 lists that minigrad still has while their fixes land (engine, spellings helpers): a
-# program that shows one is counted, not failed. Each entry leaves this list when its fix is on main.
-PENDING = {
-    "an op's saved output is not version-checked (2 ** x; notes/fuzz-findings.md 3)": r"of Pow2.*minigrad did not",
-}
-
-
-def is_pending(mismatch: fuzz.Mismatch) -> str | None:
-    return next((what for what, pattern in PENDING.items() if re.search(pattern, str(mismatch), re.S)), None)
-
 
 def programs_option(request: pytest.FixtureRequest, default: int) -> int:
     chosen: int | None = request.config.getoption("--fuzz-programs")
@@ -43,19 +32,13 @@ def programs_option(request: pytest.FixtureRequest, default: int) -> int:
 def test_random_programs_behave_as_on_torch(request: pytest.FixtureRequest) -> None:
     """Every statement of every program: the same errors, flags, graph, versions, printing and values."""
     programs, seed = programs_option(request, CI_PROGRAMS), request.config.getoption("--fuzz-seed")
-    pending: dict[str, int] = {}
     for index in range(programs):
         program = fuzz.draw_program(random.Random(fuzz.program_seed(seed, index)))
         mismatch = fuzz.failure(program, minigrad)
-        if mismatch is None:
-            continue
-        what = is_pending(mismatch)
-        if what is not None:
-            pending[what] = pending.get(what, 0) + 1
-            continue
-        _, shrunk = fuzz.shrink(program, minigrad, fuzz.signature(mismatch))
-        pytest.fail(f"program {index} of seed {seed}, shrunk:\n{shrunk}", pytrace=False)
-    print(f"{programs} programs, seed {seed}; showing a pending issue 8 difference: {pending or 'none'}")
+        if mismatch is not None:
+            _, shrunk = fuzz.shrink(program, minigrad, fuzz.signature(mismatch))
+            pytest.fail(f"program {index} of seed {seed}, shrunk:\n{shrunk}", pytrace=False)
+    print(f"{programs} programs of seed {seed}: no difference")
 
 
 @functools.cache
@@ -86,7 +69,7 @@ def test_harmless_variants_pass(variant: Variant) -> None:
         program = fuzz.draw_program(random.Random(fuzz.program_seed(0, index)))
         if minigrad_passes(0, index):
             mismatch = fuzz.failure(program, engine)
-            assert mismatch is None or is_pending(mismatch), f"{variant.name}: {mismatch}"
+            assert mismatch is None, f"{variant.name}: {mismatch}"
 
 
 # ---------------------------------------------------------------- regressions: differences the fuzz found

@@ -420,6 +420,42 @@ def versions_of_products_and_grads(lib: ModuleType) -> dict[str, Any]:
 
 
 @program
+def grad_versions_where_the_gradient_is_a_view_or_a_sum(lib: ModuleType) -> dict[str, Any]:
+    # torch takes a lone view of the caller's gradient as the .grad (version 0), sums out of place into a tensor
+    # others hold (version 0), and in place into one it alone holds (version 1)
+    def version(make: Callable[[Any], Any], *gradient: Any, shape: tuple[int, ...] = ()) -> int:
+        x = lib.ones(shape, requires_grad=True)
+        make(x).backward(*gradient)
+        return int(x.grad._version)
+
+    return {
+        "t() of 0-d": version(lambda x: x.t()),
+        "t() of 1-D, given": version(lambda x: x.t(), lib.ones(3), shape=(3,)),
+        "t() of 2-D": version(lambda x: x.t().sum(), shape=(2, 3)),
+        "t() of 2-D, given": version(lambda x: x.t(), lib.ones(3, 2), shape=(2, 3)),
+        "x + x": version(lambda x: x + x),
+        "x - x": version(lambda x: x - x),
+        "add(x, alpha=2)": version(lambda x: x.add(x, alpha=2)),
+        "x * 2 + x * 3": version(lambda x: x * 2 + x * 3),
+        "x.t() + x": version(lambda x: x.t() + x),
+        "(x.t() * 1 + x).t()": version(lambda x: (x.t() * 1 + x).t()),
+    }
+
+
+@program
+def a_saved_output_modified_in_place(lib: ModuleType) -> dict[str, Any]:
+    # pow of a number and pow of a tensor save their result: torch checks its version, naming the node that saved it
+    x = lib.tensor([2.0, 3.0], requires_grad=True)
+    y = 2**x
+    y += x
+    z = x * 1
+    z **= x  # in place: the saved result is z, at its new version
+    w = z * 1
+    z *= 2
+    return {"2 ** x, then +=": attempt(lambda: y.sum().backward()), "**=, then *=": attempt(lambda: w.sum().backward())}
+
+
+@program
 def numpy_warnings_stay_silent(lib: ModuleType) -> dict[str, Any]:
     x = lib.tensor([0.0, 1.0, -1.0, 3e38], requires_grad=True)
     inf = lib.tensor([float("inf")] * 4)
