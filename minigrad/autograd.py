@@ -244,11 +244,12 @@ class Function(Node):
     # them): `saved_names` name the values given to save_for_backward, in order (each shown as the tensor it
     # came from, or as a new tensor); `saved_attributes` give torch's name for other things the node keeps.
     saved_names: ClassVar[tuple[str, ...]] = ()
+    saved_inputs: ClassVar[tuple[int | None, ...]] = ()  # for each saved name, the input it is (None: no input)
     saved_attributes: ClassVar[SavedAttributes] = {}
     forward: Callable[..., Array]
     needs_input_grad: tuple[bool, ...]
     _saved: tuple[SavedValue, ...] | None  # None once released
-    _inputs: tuple[Tensor | Scalar, ...]  # the inputs, during forward only (save_for_backward matches against them)
+    _inputs: tuple[Tensor | Scalar, ...]  # the inputs, during forward only (for save_for_backward)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # The class is named for what it computes (ops.Div); type(grad_fn).__name__, which tools such as torchviz
@@ -262,16 +263,21 @@ class Function(Node):
             setattr(cls, f"_saved_{name}", property(get))
 
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
-        # Each saved array is matched to the input tensor it belongs to, to watch that tensor's version.
+        # Each saved array that is its input's data watches that input's version (`saved_inputs` says which
+        # input each may be: inputs may share one array, as `x` and `x.detach()` do).
         if True not in self.needs_input_grad:
             return  # no graph will be recorded: nothing to save
-        self._saved = tuple([SavedValue(value, self._input_holding(value)) for value in values])
+        self._saved = tuple(
+            [
+                SavedValue(value, self.input_holding(value, index))
+                for value, index in zip(values, self.saved_inputs, strict=True)
+            ]
+        )
 
-    def _input_holding(self, value: Array | Scalar | None) -> Tensor | None:
-        for x in self._inputs:
-            if isinstance(x, Tensor) and x._data is value:
-                return x
-        return None
+    def input_holding(self, value: Array | Scalar | None, index: int | None) -> Tensor | None:
+        """Input `index` if `value` is its data (not a copy or a cast of it), else None."""
+        x = None if index is None else self._inputs[index]
+        return x if isinstance(x, Tensor) and x._data is value else None
 
     @property
     def saved_values(self) -> tuple[Any, ...]:

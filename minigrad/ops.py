@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad._fma import fused_multiply_add
-from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar
+from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar, is_dense
 
 Operand = Array | Scalar
 Layout = tuple[tuple[int, ...], np.dtype[Any]] | None  # an input's shape and dtype; None for a Python number
@@ -82,6 +82,20 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
     return grad if grad.dtype == dtype else grad.astype(dtype)
 
 
+def laid_out_as(result: Array, first: Array) -> Array:
+    """An elementwise result, laid out as torch lays it out: in the layout of its first operand, where that is
+    dense and of the result's shape (torch's TensorIterator orders dims by the operands' strides, the first
+    operand's first; numpy's ufuncs, where operands disagree, in C order). Only a non-C-ordered first operand
+    can make them differ. The layout shows: a leaf takes a gradient as its .grad only in its own layout."""
+    if result.shape != first.shape or not is_dense(first):
+        return result
+    relaid = np.empty_like(first, dtype=result.dtype)  # dense, in first's order of dims
+    if relaid.strides == result.strides:
+        return result
+    relaid[...] = result
+    return relaid
+
+
 def broadcast_error(a: Operand, b: Operand) -> RuntimeError:
     """torch's message for shapes that don't broadcast, naming the first mismatch from the right."""
     shape_a, shape_b = np.shape(a), np.shape(b)
@@ -125,23 +139,29 @@ class BinaryOp(Function):
             result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
+        first = promoted_b if self.operands_swapped else promoted_a
+        if type(first) is np.ndarray and first.ndim > 1 and not first.flags.c_contiguous:  # rare: see laid_out_as
+            result = laid_out_as(result, first)
         if recording and (promoted_b is not b or (promoted_a is not a and a is not autograd.writing_into)):
             # a's copy (above) is no longer a's data: only the operands that still are get watched
             in_place = a is autograd.writing_into
-            self.watch_cast_inputs(((promoted_b, b),) if in_place else ((promoted_a, a), (promoted_b, b)))
+            self.watch_cast_inputs(((promoted_b, b, 1),) if in_place else ((promoted_a, a, 0), (promoted_b, b, 1)))
         return result
 
-    def watch_cast_inputs(self, casts: tuple[tuple[Operand, Operand], ...]) -> None:
+    def watch_cast_inputs(self, casts: tuple[tuple[Operand, Operand, int], ...]) -> None:
         """An operand saved after being cast to the result's dtype is still its input tensor: watch that
         tensor's version (torch saves the tensor itself)."""
         for saved in self._saved or ():
-            for cast_value, original in casts:
-                tensor = self._input_holding(original) if saved.value is cast_value else None
+            for cast_value, original, index in casts:
+                tensor = self.input_holding(original, index) if saved.value is cast_value else None
                 if saved.tensor is None and tensor is not None:
                     saved.watch(tensor)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
+        if grad.ndim > 1 and not grad.flags.c_contiguous:  # torch's formulas take grad first: see laid_out_as
+            grad_a = None if grad_a is None else laid_out_as(grad_a, grad)
+            grad_b = None if grad_b is None else laid_out_as(grad_b, grad)
         layout_a, layout_b = self.layouts
         # unbroadcast only what needs it: most gradients already have their input's shape and dtype
         if grad_a is not None and (grad_a.shape != layout_a[0] or grad_a.dtype != layout_a[1]):  # type: ignore[index]
@@ -149,6 +169,8 @@ class BinaryOp(Function):
         if grad_b is not None and (grad_b.shape != layout_b[0] or grad_b.dtype != layout_b[1]):  # type: ignore[index]
             grad_b = unbroadcast(grad_b, layout_b)
         return grad_a, grad_b
+
+    operands_swapped: ClassVar[bool] = False  # torch computes it as `b op a` (Rsub)
 
     def compute(self, a: Any, b: Any) -> Any:
         raise NotImplementedError
@@ -188,6 +210,7 @@ class Rsub(BinaryOp):
 
     grad_fn_name = "RsubBackward0"
     saved_attributes = ALPHA
+    operands_swapped = True
 
     def compute(self, a: Any, b: Any) -> Any:
         return b - a
@@ -248,6 +271,7 @@ class SubScaled(AddScaled):
 class Mul(BinaryOp):
     grad_fn_name = "MulBackward0"
     saved_names = ("other", "self")
+    saved_inputs = (1, 0)
 
     def compute(self, a: Any, b: Any) -> Any:
         self.save_for_backward(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
@@ -264,6 +288,7 @@ class Mul(BinaryOp):
 class Div(BinaryOp):
     grad_fn_name = "DivBackward0"
     saved_names = ("other", "self")
+    saved_inputs = (1, 0)
 
     def compute(self, a: Any, b: Any) -> Any:
         if a.dtype.kind != "f":  # promote() made both operands arrays or scalars of one dtype
@@ -294,6 +319,7 @@ class Pow(Function):
     __slots__ = ("exponent",)
     grad_fn_name = "PowBackward0"
     saved_names = ("self",)
+    saved_inputs = (0,)
     saved_attributes: ClassVar[SavedAttributes] = {"exponent": lambda node: node.exponent}
 
     def forward(self, a: Array, exponent: Scalar) -> Array:
@@ -310,7 +336,8 @@ class Pow(Function):
         (a,) = self.saved_values
         if self.exponent == 0:
             return (np.zeros_like(grad),)
-        return (grad * (self.exponent * power(a, self.exponent - 1)),)  # torch's formula, term for term
+        grad_a = grad * (self.exponent * power(a, self.exponent - 1))  # torch's formula, term for term
+        return (laid_out_as(grad_a, grad) if grad.ndim > 1 and not grad.flags.c_contiguous else grad_a,)
 
 
 def power(a: Array, exponent: Scalar) -> Array:
@@ -348,6 +375,7 @@ class PowTensor(BinaryOp):
 
     grad_fn_name = "PowBackward1"
     saved_names = ("self", "exponent", "result")
+    saved_inputs = (0, 1, None)
     saves_result = True
 
     def compute(self, a: Any, b: Any) -> Any:
@@ -371,6 +399,7 @@ class PowOfNumber(Function):
     __slots__ = ("base",)
     grad_fn_name = "PowBackward2"
     saved_names = ("exponent", "result")
+    saved_inputs = (0, None)
     saves_result = True
     saved_attributes: ClassVar[SavedAttributes] = {"self": lambda node: node.base}
 
@@ -419,6 +448,7 @@ class Reciprocal(Function):
 
     grad_fn_name = "ReciprocalBackward0"
     saved_names = ("result",)
+    saved_inputs = (None,)
     saves_result = True
 
     def forward(self, a: Array) -> Array:
@@ -598,6 +628,7 @@ class Mm(Function):
 
     grad_fn_name = "MmBackward0"
     saved_names = ("mat2", "self")
+    saved_inputs = (1, 0)
 
     def forward(self, a: Array, b: Array) -> Array:
         if a.shape[1] != b.shape[0]:
@@ -620,6 +651,7 @@ class Mv(Function):
 
     grad_fn_name = "MvBackward0"
     saved_names = ("self", "vec")
+    saved_inputs = (0, 1)
 
     def forward(self, a: Array, v: Array) -> Array:
         if a.shape[1] != v.shape[0]:
@@ -643,6 +675,7 @@ class Dot(Function):
 
     grad_fn_name = "DotBackward0"
     saved_names = ("self", "tensor")
+    saved_inputs = (0, 1)
 
     def forward(self, u: Array, v: Array) -> Array:
         if u.dtype != v.dtype:  # torch checks dtypes before sizes here (mm and mv: sizes first)

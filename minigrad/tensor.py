@@ -339,9 +339,15 @@ class Tensor:
         it and it has this tensor's layout, becomes the .grad as it is (keeping its `version`); otherwise torch
         copies it (version 1). Later gradients add in place (one more)."""
         if self.grad is None:
-            self.grad = Tensor(np.array(grad, dtype=self._data.dtype))  # a copy: grad arrays may be shared
-            taken_as_is = not held and grad.dtype == self._data.dtype and self._has_layout_of(grad)
-            self.grad._version_counter[0] = version if taken_as_is else 1
+            data = self._data
+            if not held and grad.dtype == data.dtype and self._has_layout_of(grad):
+                self.grad = Tensor(np.array(grad))  # a copy all the same: numpy's arrays may be shared
+                self.grad._version_counter[0] = version
+            else:  # torch copies it into a new tensor of this tensor's layout (one version)
+                copy = np.empty_like(data) if is_dense(data) else np.empty(data.shape, data.dtype)
+                copy[...] = grad
+                self.grad = Tensor(copy)
+                self.grad._version_counter[0] = 1
         else:
             self.grad._data += grad
             self.grad._version_counter[0] += 1

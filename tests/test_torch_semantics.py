@@ -439,7 +439,28 @@ def grad_versions_where_the_gradient_is_a_view_or_a_sum(lib: ModuleType) -> dict
         "x * 2 + x * 3": version(lambda x: x * 2 + x * 3),
         "x.t() + x": version(lambda x: x.t() + x),
         "(x.t() * 1 + x).t()": version(lambda x: (x.t() * 1 + x).t()),
+        # torch lays an elementwise result out as its first operand; numpy, in C order where operands disagree
+        "(x ** 2).t(), given": version(lambda x: (x**2).t(), lib.ones(3, 3), shape=(3, 3)),
+        "x.t() * x, given": version(lambda x: (x.t() * x).t(), lib.ones(3, 3), shape=(3, 3)),
+        # torch's expand keeps a size-1 dim's stride
+        "sum(1) of (2, 1), given": version(lambda x: x.sum(1), lib.ones(2), shape=(2, 1)),
+        "sum(-1) of (1,)": version(lambda x: -x.sum(-1).sum(), shape=(1,)),
+        # a gradient summed back to an input's shape is never added into in place
+        "x * 2 + x * ones(2, 2, 3)": version(lambda x: (x * 2 + x * lib.ones(2, 2, 3)).sum(), shape=(2, 3)),
+        "x * ones(2, 2, 3) + x * 2": version(lambda x: (x * lib.ones(2, 2, 3) + x * 2).sum(), shape=(2, 3)),
     }
+
+
+@program
+def inputs_sharing_one_array(lib: ModuleType) -> dict[str, Any]:
+    # x.detach() shares x's array: each saved operand is still the input it was given as
+    x = lib.ones(2, 3, requires_grad=True)
+    y = x.detach()
+    y /= x
+    x2 = lib.ones(3, requires_grad=True)
+    z = x2.detach() * x2
+    x2.detach().add_(1)
+    return {"x / x.detach(), in place": attempt(lambda: y.sum().backward()), "z": attempt(lambda: z.sum().backward())}
 
 
 @program
