@@ -395,10 +395,10 @@ class Recording:
         made = ORIGINAL_ASARRAY(a, dtype, *args, **kwargs)  # a number made an array (a constant), or untraced data
         return self.constant(made) if not isinstance(a, np.ndarray) else made
 
-    def array(self, a: Any, dtype: Any = None, *args: Any, copy: bool = True, **kwargs: Any) -> Any:
+    def array(self, a: Any, dtype: Any = None, *args: Any, copy: bool = True, order: Any = "K", **kwargs: Any) -> Any:
         if isinstance(a, TracedArray) and not args and not kwargs:
-            return a.astype(a.dtype if dtype is None else dtype, copy=copy)
-        made = ORIGINAL_ARRAY(a, dtype, *args, copy=copy, **kwargs)
+            return a.astype(a.dtype if dtype is None else dtype, order, copy=copy)
+        made = ORIGINAL_ARRAY(a, dtype, *args, copy=copy, order=order, **kwargs)
         return self.constant(made) if not isinstance(a, np.ndarray) else made
 
 

@@ -89,10 +89,11 @@ def laid_out_as(result: Array, first: Array) -> Array:
     can make them differ. The layout shows: a leaf takes a gradient as its .grad only in its own layout."""
     if result.shape != first.shape or not is_dense(first):
         return result
-    relaid = np.empty_like(first, dtype=result.dtype)  # dense, in first's order of dims
-    if relaid.strides == result.strides:
-        return result
-    relaid[...] = result
+    order = sorted(range(first.ndim), key=lambda d: -first.strides[d])  # first's dims, outermost first
+    permuted = result.transpose(order)
+    if permuted.flags.c_contiguous:
+        return result  # already in that order
+    relaid: Array = permuted.copy().transpose([order.index(d) for d in range(first.ndim)])
     return relaid
 
 

@@ -344,9 +344,7 @@ class Tensor:
                 self.grad = Tensor(np.array(grad))  # a copy all the same: numpy's arrays may be shared
                 self.grad._version_counter[0] = version
             else:  # torch copies it into a new tensor of this tensor's layout (one version)
-                copy = np.empty_like(data) if is_dense(data) else np.empty(data.shape, data.dtype)
-                copy[...] = grad
-                self.grad = Tensor(copy)
+                self.grad = Tensor(ops.laid_out_as(np.array(grad, data.dtype, order="C"), data))
                 self.grad._version_counter[0] = 1
         else:
             self.grad._data += grad
