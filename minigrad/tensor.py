@@ -271,10 +271,11 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, requires_grad: bool) -> None:
-        # torch's setter words two refusals differently from requires_grad_()
+        # torch's setter words two refusals differently from requires_grad_(). Both read the grad_fn field as it
+        # is (`_grad_fn`), not as a view's read rebuilds it: a view made under no_grad stays a leaf here.
         if not isinstance(requires_grad, bool):
             raise RuntimeError("requires_grad must be a bool")
-        if requires_grad and self.grad_fn is not None:
+        if requires_grad and self._grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
@@ -285,7 +286,7 @@ class Tensor:
             raise ArgumentTypeError("requires_grad_", "requires_grad", 1, "bool", requires_grad)
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError(INT_REQUIRES_GRAD)
-        if not requires_grad and self.grad_fn is not None:
+        if not requires_grad and self._grad_fn is not None:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
@@ -580,14 +581,16 @@ class Tensor:
 
     def _check_no_partial_overlap(self, source: Array) -> None:
         """torch refuses to write into memory that the other operand reads in another layout (`b = a.t();
-        b += a`); the same array (`a += a`) is fine."""
+        b += a`). Its rule (get_overlap_status): two dense arrays over the same bytes with the same strides are
+        one layout (`a += a`, or a (2, 1) tensor and its (1, 2) transpose); any other overlap of dense arrays
+        is refused; an array with gaps or repeats is not checked."""
         data = self._data
-        if source is data or not np.shares_memory(data, source):
+        if source is data or not (is_packed(data) and is_packed(source)) or not np.shares_memory(data, source):
             return
         same_layout = (
             source.__array_interface__["data"] == data.__array_interface__["data"]
+            and source.nbytes == data.nbytes
             and source.strides == data.strides
-            and source.shape == data.shape
         )
         if not same_layout:
             raise RuntimeError(OVERLAP)
@@ -677,6 +680,18 @@ class Tensor:
         if self.ndim != 1 or tensor.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {tensor.ndim}D tensors")
         return ops.Dot.apply(self, tensor)
+
+
+def is_packed(array: Array) -> bool:
+    """torch's is_non_overlapping_and_dense: the elements fill a block of memory, each once, in some order
+    of the dims."""
+    expected = array.itemsize
+    for size, stride in sorted(zip(array.shape, array.strides, strict=True), key=lambda dim: dim[1]):
+        if size != 1:
+            if stride != expected:
+                return False
+            expected *= size
+    return True
 
 
 OPERANDS = (Tensor, int, float)  # what the operators take as they are (bool is an int)

@@ -283,6 +283,31 @@ def requires_grad_turned_off_after_the_graph_was_made(lib: ModuleType) -> dict[s
 
 
 @program
+def requires_grad_set_on_views_whose_base_was_modified(lib: ModuleType) -> dict[str, Any]:
+    # torch's setter and requires_grad_() read the grad_fn field as it is, not as reading grad_fn rebuilds it
+    x = lib.ones(2, 2, 3, requires_grad=True)
+    y = x + x
+    with lib.no_grad():
+        made_without_grad = y.transpose(0, 1)
+    made_with_grad = y.transpose(0, 1)
+    z = lib.zeros(2, 3)
+    of_a_base_needing_none = z.t()
+    y += x
+    z += lib.ones(2, 3, requires_grad=True)
+    return {
+        "no_grad view = True": attempt(lambda: setattr(made_without_grad, "requires_grad", True)),
+        "no_grad view _(False)": attempt(lambda: made_without_grad.requires_grad_(False)),
+        "view = True": attempt(lambda: setattr(made_with_grad, "requires_grad", True)),
+        "view _(False)": attempt(lambda: made_with_grad.requires_grad_(False)),
+        "view of z = True": attempt(lambda: setattr(of_a_base_needing_none, "requires_grad", True)),
+        "view of z _(False)": attempt(lambda: of_a_base_needing_none.requires_grad_(False)),
+        "views": (made_without_grad.requires_grad, made_with_grad, of_a_base_needing_none),
+        "y": y,
+        "z": z,
+    }
+
+
+@program
 def saved_cast_then_modified_in_place(lib: ModuleType) -> dict[str, Any]:
     w = lib.ones(3, dtype=lib.float64, requires_grad=True)
     x = lib.ones(3)
@@ -381,9 +406,14 @@ def in_place_from_an_overlapping_view(lib: ModuleType) -> dict[str, Any]:
     a = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
     b = a.t()
     c = lib.ones(2, 3)
+    # the same bytes with the same strides: one layout to torch, so the shapes are what it refuses
+    column, column_3d, row_3d = lib.ones(2, 1), lib.ones(2, 1, 3), lib.ones(1, 2, 1)
     return {
         "b += a": attempt(lambda: b.add_(a)),
         "shape and overlap": attempt(lambda: c.t().add_(c)),
+        "same strides, shapes differ": attempt(lambda: column.t().add_(column)),
+        "same strides, 3-D": attempt(lambda: column_3d.transpose(0, 1).add_(column_3d)),
+        "other strides, one shape": attempt(lambda: row_3d.transpose(0, 2).add_(row_3d)),
         "a += a": a.add_(a),
         "a": a,
         "b": b,
