@@ -450,25 +450,24 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
     buffers: dict[Node, Array] = {root: grad}  # each node's gradient so far
     # What torch's tensor for a buffered gradient would show, where it is not a new tensor that the engine alone
     # holds (the common case): its version; whether others hold the tensor; whether others hold its memory (a
-    # view of a gradient held elsewhere). torch adds a contribution in place only into a tensor whose object and
+    # view: torch's keeps its base). torch adds a contribution in place only into a tensor whose object and
     # memory it alone holds, and a leaf takes a gradient as its .grad only if no one else holds the tensor.
     unusual: dict[Node, tuple[int, bool, bool]] = {root: (0, True, True)}  # the caller holds the root's gradient
 
-    def receive(child: Node, grad: Array, version: int, held: bool, memory_held: bool) -> None:
+    def receive(child: Node, grad: Array, flags: tuple[int, bool, bool]) -> None:
         """The rare path: a second contribution, or one that is not a new tensor held alone."""
         if child in buffers:
             old = buffers[child]
             old_version, old_held, old_memory_held = unusual.get(child, (0, False, False))
-            # torch's sum is in place into the old tensor (one more version) or a new tensor (version 0); here
-            # it is out of place (arrays may be shared), with torch's version
-            # (nor into a read-only array: an expanded gradient, or one summed back to an input's shape by sum_to;
-            # a numpy scalar, a 0-d result, is read-only too, but stands for a new tensor)
-            read_only = type(old) is np.ndarray and not old.flags.writeable
-            in_place = not (old_held or old_memory_held or read_only) and is_dense(old)
-            version = old_version + 1 if in_place else 0
-            grad, held, memory_held = old + grad, False, False
+            # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out
+            # as the old one (its first operand); here, out of place always (arrays may be shared)
+            in_place = not (old_held or old_memory_held) and is_dense(old)
+            grad = np.asarray(old + grad)
+            if grad.ndim > 1 and not old.flags.c_contiguous:
+                grad = ops.laid_out_as(grad, old)
+            flags = (old_version + 1 if in_place else 0, False, False)
         buffers[child] = grad
-        unusual[child] = (version, held, memory_held)
+        unusual[child] = flags
 
     ready = [root]
     token = quiet_numpy()
@@ -476,7 +475,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
         while ready:
             node = heapq.heappop(ready)
             grad_in = buffers.pop(node, None)
-            info = unusual.pop(node, None)
+            info = unusual.pop(node, None) if unusual else None
             if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
                 grads_out: tuple[Array | None, ...] = (None,) * len(node.next_functions)
             else:
@@ -488,18 +487,27 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                     on_node(node, grad_in, grads_out)
             if not retain_graph:
                 node.release()
-            sent_twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]  # one array along both edges
             for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
                 if child is None:
                     continue
                 if child_grad is not None:
-                    if info is not None and child_grad is grad_in:  # passed on: the same tensor
-                        receive(child, child_grad, info[0], info[1] or sent_twice, info[2])
-                    elif info is not None and child_grad.base is grad_in:  # a view of it: a new tensor, same memory
-                        receive(child, child_grad, info[0], sent_twice, info[1] or info[2])
-                    elif sent_twice or node.grad_version or child in buffers:
+                    # one array along both edges (x + x): torch's tensor then has two holders
+                    twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]
+                    if child_grad is grad_in:  # passed on: the same tensor
+                        if info is not None:
+                            receive(child, child_grad, (info[0], info[1] or twice, info[2]))
+                        elif twice or child in buffers:
+                            receive(child, child_grad, (0, twice, False))
+                        else:
+                            buffers[child] = child_grad
+                    elif child_grad.base is not None:  # a view (of grad_in, or of a sum): a new tensor, its memory held
+                        base = child_grad.base
+                        of_grad_in = base is grad_in or (grad_in is not None and base is grad_in.base)
+                        version = info[0] if info is not None and of_grad_in else 0
+                        receive(child, child_grad, (version, twice, True))
+                    elif node.grad_version or twice or child in buffers:
                         version = node.grad_version if child_grad is grads_out[0] else 0
-                        receive(child, child_grad, version, sent_twice, False)
+                        receive(child, child_grad, (version, twice, False))
                     else:
                         buffers[child] = child_grad
                 remaining = dependencies[child] - 1
@@ -516,5 +524,6 @@ def is_dense(array: Array) -> bool:
     return 0 not in array.strides or array.size <= 1
 
 
-# At the end: tensor.py builds on everything above, and Function.apply needs the Tensor class.
+# At the end: tensor.py and ops.py build on everything above, and Function.apply needs the Tensor class.
+from minigrad import ops  # noqa: E402
 from minigrad.tensor import Tensor  # noqa: E402

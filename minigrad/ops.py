@@ -77,8 +77,8 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
         leading = grad.ndim - len(shape)
         stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
         grad = np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True)
-        grad.flags.writeable = False  # torch never adds another gradient into this sum in place (run_backward)
-        grad = grad.reshape(shape)
+        if leading:  # as torch's sum_to: a view of the sum without the leading dims (it tells: see run_backward)
+            grad = grad.reshape(shape)
     return grad if grad.dtype == dtype else grad.astype(dtype)
 
 

@@ -684,8 +684,7 @@ def in_reversed_order(original: Method) -> Method:
     def reordered(*args: Any, **kwargs: Any) -> Any:
         result = np.asarray(original(*(np.flip(arg) if is_array(arg) else arg for arg in args), **kwargs))
         restored = np.array(np.flip(result))  # a copy in C order, as the sum gives (np.flip makes strides negative)
-        restored.flags.writeable = result.flags.writeable  # minigrad marks a gradient summed back read-only
-        return restored
+        return restored if result.base is None else restored[...]  # a view where the sum gave one (torch's sum_to)
 
     return reordered
 

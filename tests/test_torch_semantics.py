@@ -475,9 +475,16 @@ def grad_versions_where_the_gradient_is_a_view_or_a_sum(lib: ModuleType) -> dict
         # torch's expand keeps a size-1 dim's stride
         "sum(1) of (2, 1), given": version(lambda x: x.sum(1), lib.ones(2), shape=(2, 1)),
         "sum(-1) of (1,)": version(lambda x: -x.sum(-1).sum(), shape=(1,)),
-        # a gradient summed back to an input's shape is never added into in place
+        # torch's views keep their base (and so its memory) alive: no sum into them in place; sum_to over leading
+        # dims is a view, over size-1 dims not
         "x * 2 + x * ones(2, 2, 3)": version(lambda x: (x * 2 + x * lib.ones(2, 2, 3)).sum(), shape=(2, 3)),
         "x * ones(2, 2, 3) + x * 2": version(lambda x: (x * lib.ones(2, 2, 3) + x * 2).sum(), shape=(2, 3)),
+        "x * ones(2, 2) twice": version(lambda x: (x * lib.ones(2, 2) + x * lib.ones(2, 2)).sum(), shape=(2, 1)),
+        "(x.t() + x) + x, given": version(lambda x: x.t() + x + x, lib.ones(2, 2), shape=(2, 1)),
+        "x * 2 + (x.t() * 1).t()": version(lambda x: (x * 2 + (x.t() * 1).t()).sum(), shape=(2, 3)),
+        "x * ones(2, 2) + x.t() * ones(2, 2)": version(
+            lambda x: (x * lib.ones(2, 2) + x.t() * lib.ones(2, 2)).sum(), shape=(2, 1)
+        ),
     }
 
 
