@@ -177,6 +177,8 @@ class AccumulateGrad(Node):
 
     def backward(self, grad: Array, version: int = 0, held: bool = False) -> tuple[Array | None, ...]:
         """`version`, `held`: what torch's tensor for `grad` would show (see run_backward)."""
+        if self.variable.grad_fn is not None:  # an in-place op made the leaf an op's output since the graph was made
+            raise RuntimeError("leaf variable has been moved into the graph interior")
         if self.variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
             self.variable._accumulate_grad(grad, version, held)
         return ()
@@ -246,6 +248,9 @@ class Function(Node):
     saved_names: ClassVar[tuple[str, ...]] = ()
     saved_inputs: ClassVar[tuple[int | None, ...]] = ()  # for each saved name, the input it is (None: no input)
     saved_attributes: ClassVar[SavedAttributes] = {}
+    # torch saves each value only for the gradients an edge takes (mul, mm, mv, dot), or for any (div's divisor,
+    # pow's base): a backward whose edges are all None then unpacks nothing, or what was saved.
+    saves_per_gradient: ClassVar[bool] = False
     forward: Callable[..., Array]
     needs_input_grad: tuple[bool, ...]
     _saved: tuple[SavedValue, ...] | None  # None once released
@@ -282,6 +287,10 @@ class Function(Node):
     @property
     def saved_values(self) -> tuple[Any, ...]:
         if self._saved is None:
+            if self.saves_per_gradient and all(child is None for child, _ in self.next_functions):
+                # every input requires grad only through a base, as a view made under no_grad does: its edge is
+                # None, and torch saved nothing for the gradients no edge takes (nor freed anything)
+                return (None,) * len(self.saved_names)
             raise RuntimeError(BACKWARD_TWICE)
         return tuple([saved.unpack() for saved in self._saved])
 
@@ -328,9 +337,13 @@ class Function(Node):
         recording = True in needs
         if recording:  # as torch: numbered and linked before forward runs
             node.sequence_nr = next_sequence_nr()
-            node.next_functions = tuple(
-                [(x._node(), 0) if need else (None, 0) for x, need in zip(inputs, needs, strict=False)]  # type: ignore[union-attr]
-            )
+            try:
+                node.next_functions = tuple(
+                    [(x._node(), 0) if need else (None, 0) for x, need in zip(inputs, needs, strict=False)]  # type: ignore[union-attr]
+                )
+            except RuntimeError:  # a view's grad_fn refused: torch has converted the number arguments before
+                check_numbers((*inputs, *params.values()))
+                raise
             node._inputs = inputs
         filters = warnings.filters  # quiet_numpy(), inlined: this is the hot path
         token = None if filters and filters[0] is OWN_WARNINGS_IGNORED else numpy_errors.set(QUIET)
@@ -353,6 +366,15 @@ class Function(Node):
             assert isinstance(base, Tensor)
             out._make_view_of(base, node)
         return out
+
+
+def check_numbers(arguments: tuple[Any, ...]) -> None:
+    """torch's OverflowError for an int argument beyond 64 bits."""
+    from minigrad.ops import int_scalar  # ops builds on this module
+
+    for x in arguments:
+        if type(x) is int:
+            int_scalar(x)
 
 
 class CopySlices(Node):

@@ -271,6 +271,7 @@ class SubScaled(AddScaled):
 
 class Mul(BinaryOp):
     grad_fn_name = "MulBackward0"
+    saves_per_gradient = True
     saved_names = ("other", "self")
     saved_inputs = (1, 0)
 
@@ -628,6 +629,7 @@ class Mm(Function):
     """Matrix times matrix."""
 
     grad_fn_name = "MmBackward0"
+    saves_per_gradient = True
     saved_names = ("mat2", "self")
     saved_inputs = (1, 0)
 
@@ -651,6 +653,7 @@ class Mv(Function):
     """Matrix times vector."""
 
     grad_fn_name = "MvBackward0"
+    saves_per_gradient = True
     saved_names = ("self", "vec")
     saved_inputs = (0, 1)
 
@@ -675,6 +678,7 @@ class Dot(Function):
     """Vector times vector."""
 
     grad_fn_name = "DotBackward0"
+    saves_per_gradient = True
     saved_names = ("self", "tensor")
     saved_inputs = (0, 1)
 

@@ -58,9 +58,6 @@ VIEW_MADE_WITHOUT_GRAD = (
     "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if "
     "you want the inplace to be tracked)."
 )
-VIEW_MADE_WITHOUT_GRAD_BASE_MODIFIED = VIEW_MADE_WITHOUT_GRAD.replace(
-    "is being modified inplace", "its base or another view of its base has been modified inplace"
-)
 OVERLAP = (
     "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
     "location. Please clone() the tensor before performing the operation."
@@ -213,9 +210,18 @@ class Tensor:
         if self._grad_fn is None and not base._requires_grad:
             return  # nothing to rebuild (torch leaves its version mark as it was, too)
         if self._view_made_without_grad:
-            raise RuntimeError(VIEW_MADE_WITHOUT_GRAD_BASE_MODIFIED)
+            raise self._made_without_grad_error("its base or another view of its base has been")
         self._grad_fn, self._requires_grad = AsStrided(base, self._view_ops), True
         self._view_version = self._version_counter[0]
+
+    def _made_without_grad_error(self, modified: str) -> RuntimeError:
+        """torch's refusal of a view made under no_grad (or a view of one) that is, or whose memory has been,
+        modified in place with grad mode on: worded by whether the view has a grad_fn of its own."""
+        node = self._grad_fn
+        subject = (
+            "A view was" if node is None else f"Output 0 of {origin_name(node.name())} is a view of a view which was"
+        )
+        return RuntimeError(VIEW_MADE_WITHOUT_GRAD.replace("A view was", subject).replace("is being", modified))
 
     def _is_view(self) -> bool:
         """Whether it shares memory with `_base` (torch's spellings, which tools such as torchviz read)."""
@@ -514,14 +520,7 @@ class Tensor:
         base = self._base
         if base is not None:
             if self._view_made_without_grad:
-                node = self._grad_fn  # none if this view itself was made under no_grad; torch words each case
-                raise RuntimeError(
-                    VIEW_MADE_WITHOUT_GRAD
-                    if node is None
-                    else VIEW_MADE_WITHOUT_GRAD.replace(
-                        "A view was", f"Output 0 of {origin_name(node.name())} is a view of a view which was"
-                    )
-                )
+                raise self._made_without_grad_error("is being")
             if self.requires_grad and base.is_leaf:
                 raise RuntimeError("a view of " + LEAF_IN_PLACE)
         if self.requires_grad and self.is_leaf:

@@ -24,12 +24,15 @@ bit. B is propagated op by op (u: the result dtype's unit roundoff, γ_n = n·u/
 - a ± b: B_a + B_b + u·(|v| + B_a + B_b);  a·b: |a|·B_b + |b|·B_a + B_a·B_b, plus u·(|v| + that);
 - a / b: (|a|·B_b + |b|·B_a) / (|b|·(|b| − B_b)) plus u·(|v| + that), infinite where |b| ≤ B_b;
 - number ** a: the largest change of number ** x over [a − B_a, a + B_a], plus γ_2·|v| (library pow);
-- a ** n: the largest change of x ** n over [|a| − B_a, |a| + B_a] (or (|a| + B_a)^n − |a|^n for n ≥ 0),
-  plus γ_k·(|a| + B_a)^n, k the roundings the engines' kernels make (two for a library pow, not correctly
-  rounded: README);
+- a ** n for n in 0, 1, 2, 3, -1, -2: the engines' products and quotients (x·x·x, 1 / (x·x)), as above; for
+  other n, the largest change of x ** n over [|a| − B_a, |a| + B_a] (or (|a| + B_a)^n − |a|^n for n ≥ 0),
+  plus γ_2·(|a| + B_a)^n (library pow, not correctly rounded: README);
 - a sum of n terms: ΣB + γ_(n−1)·Σ(|a| + B) (NUMERICS.md); a mean adds 2u·|v| for its division;
 - a matrix product: |A|·B_B + B_A·|B| + B_A·B_B + γ_k·(|A| + B_A)·(|B| + B_B), over the k products;
 - a transpose or broadcast moves B with the values; a cast down to float32 adds u32·|v|;
+- underflow: each rounding that may land in the subnormal range (a product, a quotient, a library pow) adds
+  half the smallest subnormal, η (the standard model fl(x) = x·(1 + δ) + η); a sum needs none (a subnormal
+  sum is exact);
 - overflow: where every value within B of v is beyond the dtype's largest finite value, the result is v's
   infinity (B = 0: a finite result would be further than B from v); where only some are, or where a partial
   sum or product may be (their signs may differ: inf − inf is nan), B is infinite.
@@ -65,6 +68,9 @@ import minigrad
 
 Array = npt.NDArray[Any]
 UNIT_ROUNDOFF = {"float32": 2.0**-24, "float64": 2.0**-53, "int64": 0.0}
+# the absolute error a rounding into the subnormal range may add: half the smallest subnormal (float64's half
+# is not a float64: its smallest subnormal instead)
+UNDERFLOW = {"float32": 2.0**-150, "float64": 2.0**-1074, "int64": 0.0}
 LARGEST = {"float32": float(np.finfo(np.float32).max), "float64": float(np.finfo(np.float64).max), "int64": np.inf}
 
 
@@ -99,10 +105,11 @@ def gamma(n: int, u: float) -> float:
 
 
 def rounded(v: Array, carried: Array, exact: bool, dtype: str) -> Q:
-    """The result of one correctly rounded operation: the carried input error plus u·(|v| + carried)."""
+    """The result of one correctly rounded operation: the carried input error plus u·(|v| + carried), plus
+    half the smallest subnormal where it underflows."""
     u = UNIT_ROUNDOFF[dtype]
     with np.errstate(all="ignore"):
-        return overflowed(Q(v, carried + u * (np.abs(v) + carried), exact, dtype))
+        return overflowed(Q(v, carried + u * (np.abs(v) + carried) + UNDERFLOW[dtype], exact, dtype))
 
 
 def overflowed(q: Q, reach: Array | None = None) -> Q:
@@ -162,7 +169,12 @@ EXACT_POWERS = (0, 1, 2, 3, -1, -2)  # computed by both engines with correctly r
 
 
 def power(a: Q, n: float) -> Q:
-    """`a ** n`, n a Python number (int or float)."""
+    """`a ** n`, n a Python number (int or float). The exact powers are the engines' products and quotients
+    (x ** 3 is x·x·x, x ** -2 is 1 / (x·x)), each rounded as above."""
+    if n in EXACT_POWERS:
+        one = given_values(np.ones_like(a.v), a.dtype)
+        square = mul(a, a) if n in (2, 3, -2) else one
+        return {0: one, 1: a, 2: square, 3: mul(square, a), -1: div(one, a), -2: div(one, square)}[int(n)]
     with np.errstate(all="ignore"):
         v = np.power(a.v, float(n))
         lo, hi = np.maximum(np.abs(a.v) - a.b, 0.0), np.abs(a.v) + a.b
@@ -172,10 +184,9 @@ def power(a: Q, n: float) -> Q:
             ends = np.maximum(np.abs(np.power(lo, n) - np.abs(v)), np.abs(np.power(hi, n) - np.abs(v)))
             change = np.where((lo > 0) | (a.b == 0), ends, np.inf)
         change = np.where(a.b == 0, 0.0, np.nan_to_num(change, nan=np.inf))
-        roundings = {0: 0, 1: 0, 2: 1, 3: 2, -1: 1, -2: 2}.get(int(n), 2) if n in EXACT_POWERS else 2
         size = np.where(np.isfinite(v), np.abs(v), 0.0) + change
-        bound = change + gamma(roundings, a.u) * size
-        return overflowed(Q(v, bound, a.exact and n in EXACT_POWERS, a.dtype))
+        bound = change + gamma(2, a.u) * size + 2 * UNDERFLOW[a.dtype]
+        return overflowed(Q(v, bound, False, a.dtype))
 
 
 def exp_base(base: float, a: Q) -> Q:
@@ -186,7 +197,8 @@ def exp_base(base: float, a: Q) -> Q:
         change = np.maximum(np.abs(np.power(float(base), a.v + a.b) - v), np.abs(np.power(float(base), a.v - a.b) - v))
         change = np.where(a.b == 0, 0.0, np.nan_to_num(change, nan=np.inf))
         exact = a.dtype == "int64"
-        return overflowed(Q(v, change + (0.0 if exact else gamma(2, a.u)) * (np.abs(v) + change), exact, a.dtype))
+        allowance = 0.0 if exact else gamma(2, a.u) * (np.abs(v) + change) + 2 * UNDERFLOW[a.dtype]
+        return overflowed(Q(v, change + allowance, exact, a.dtype))
 
 
 def reduce_sum(a: Q, dims: tuple[int, ...], keepdim: bool) -> Q:
@@ -203,7 +215,7 @@ def reduce_mean(a: Q, dims: tuple[int, ...], keepdim: bool) -> Q:
     total = reduce_sum(a, dims, keepdim)
     with np.errstate(all="ignore"):
         v, carried = total.v / n, total.b / n
-        return Q(v, carried + 2 * a.u * (np.abs(v) + carried), False, a.dtype)
+        return Q(v, carried + 2 * a.u * (np.abs(v) + carried) + UNDERFLOW[a.dtype], False, a.dtype)
 
 
 def permute(a: Q, axes: Sequence[int]) -> Q:
@@ -231,7 +243,7 @@ def matmul(a: Q, b: Q) -> Q:
         v = np.matmul(a.v, b.v)
         carried = np.matmul(np.abs(a.v), b.b) + np.matmul(a.b, np.abs(b.v)) + np.matmul(a.b, b.b)
         reach = np.matmul(a.top, b.top)
-        bound = carried + gamma(k, a.u) * reach
+        bound = carried + gamma(k, a.u) * reach + k * UNDERFLOW[a.dtype]  # each product may underflow
     return overflowed(Q(np.asarray(v), np.asarray(bound), a.dtype == "int64", a.dtype), reach + bound)
 
 
@@ -689,6 +701,7 @@ class Shadow:
     def __init__(self, env: Env) -> None:
         self.env = env
         self.vars: dict[str, Var] = {}
+        self.reached: set[str] | None = None  # the leaves a backward that failed part-way reached (names)
 
     def torch_of(self, name: str) -> Any:
         return self.env.tensors[name]
@@ -876,7 +889,9 @@ class Shadow:
             start = handle(var, True)
             assert start is not None
             for leaf_id, arrived in run_backward(start, g).items():
-                leaf = next(v for v in shadow.vars.values() if id(v) == leaf_id)
+                name, leaf = next((n, v) for n, v in shadow.vars.items() if id(v) == leaf_id)
+                if shadow.reached is not None and name not in shadow.reached:
+                    continue
                 if leaf.torch.requires_grad and observe(leaf.torch, "is_leaf") is True:
                     arrived = cast(arrived, leaf.q.dtype)
                     leaf.grad = arrived if leaf.grad is None else add(leaf.grad, arrived)
@@ -1177,17 +1192,24 @@ class Run:
         elif theirs.error is None and line.shadow is not None:
             line.shadow(self.shadow, before)
         elif theirs.error is not None and ".backward(" in line.source:
-            self.resync_partial_backward(grads_before)
+            self.resync_partial_backward(line, before, grads_before)
         if line.binds == "r" and theirs.error is None:
             self.compare_query(torch_space.pop("r"), engine_space.pop("r"), line)
         self.compare_all()
 
-    def resync_partial_backward(self, grads_before: dict[str, Any]) -> None:
-        """torch's backward may fail part-way (a saved tensor modified in place) after filling some leaves'
-        grads; those take torch's values, compared to the bit (an engine must reach them the same way)."""
-        for name, t in self.env.tensors.items():
-            if grad_state(t) != grads_before[name] and leaf_grad(t) is not None:
-                self.shadow.vars[name].grad = given_values(values_of(leaf_grad(t)), str(t.dtype).removeprefix("torch."))
+    def resync_partial_backward(self, line: Line, before: Before, grads_before: dict[str, Any]) -> None:
+        """torch's backward may fail part-way (a saved tensor modified in place, the graph freed) after filling
+        some leaves' grads. A leaf's AccumulateGrad runs once all of its gradient has arrived, so those leaves
+        take all that the shadow's backward gives them; the others keep theirs."""
+        reached = {
+            n for n, t in self.env.tensors.items() if grad_state(t) != grads_before[n] and leaf_grad(t) is not None
+        }
+        if reached and line.shadow is not None:
+            self.shadow.reached = reached
+            try:
+                line.shadow(self.shadow, before)
+            finally:
+                self.shadow.reached = None
 
     def compare_outcomes(self, theirs: Outcome, ours: Outcome) -> None:
         name = self.engine.__name__.split(".")[0]

@@ -308,6 +308,61 @@ def requires_grad_set_on_views_whose_base_was_modified(lib: ModuleType) -> dict[
 
 
 @program
+def a_leaf_moved_into_the_graph_interior(lib: ModuleType) -> dict[str, Any]:
+    # the graph reaches x's AccumulateGrad, but x has since become an op's output (in place)
+    x = lib.tensor(1.0, requires_grad=True)
+    w = lib.tensor(2.0, requires_grad=True)
+    y = x * 3 + w * 2
+    x.requires_grad_(False)
+    x += w
+    return {"backward": attempt(lambda: y.backward()), "x": x, "w": w}
+
+
+@program
+def ops_on_a_view_made_under_no_grad(lib: ModuleType) -> dict[str, Any]:
+    # the view requires grad through its base, but its edge is None: torch saves nothing for mul's gradients
+    # there, so backward twice is no error; and it converts numbers before it reads a grad_fn
+    x = lib.tensor(-2.5, requires_grad=True)
+    with lib.no_grad():
+        v = x.t()
+    square, a = v * v, lib.ones(2, 3)
+    u = a.t()  # made before a required grad
+    a.requires_grad_()
+    tripled = u * 3
+    backwards = [attempt(lambda: square.backward()) for _ in range(2)]
+    backwards += [attempt(lambda: tripled.sum().backward()) for _ in range(2)]
+    # torch's pow and div save their input and divisor whatever the edges: a second backward finds them freed
+    power, quotient = v**2, v / lib.tensor(2.0)
+    backwards += [attempt(lambda: power.backward()) for _ in range(2)]
+    backwards += [attempt(lambda: quotient.backward()) for _ in range(2)]
+    with lib.no_grad():
+        w = x.t()
+    x.detach().add_(1)  # w's base modified: reading w's grad_fn now raises
+    return {
+        "backwards": backwards,
+        "square": square,
+        "tripled": tripled,
+        "x": x,
+        "a": a,
+        "w + 2**64": attempt(lambda: w + 2**64),
+        "2**64 - w": attempt(lambda: 2**64 - w),
+        "w * 2.5": attempt(lambda: w * 2.5),
+    }
+
+
+@program
+def view_of_a_no_grad_view_whose_base_was_modified(lib: ModuleType) -> dict[str, Any]:
+    # reading its grad_fn raises, worded for a view with a grad_fn of its own (a view of a view)
+    x = lib.ones(3, 2, requires_grad=True)
+    y = x * 2
+    with lib.no_grad():
+        v = y.t()
+    w = v.T
+    y += 1
+    return {"w.grad_fn": attempt(lambda: w.grad_fn), "v.grad_fn": attempt(lambda: v.grad_fn), "y": y}
+
+
+@program
 def saved_cast_then_modified_in_place(lib: ModuleType) -> dict[str, Any]:
     w = lib.ones(3, dtype=lib.float64, requires_grad=True)
     x = lib.ones(3)
