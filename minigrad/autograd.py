@@ -324,16 +324,17 @@ class Function(Node):
         the node in the graph."""
         node = cls()
         node._saved = ()
-        if _grad_enabled:  # a view also requires grad when its base does (torch's rule; see Tensor.requires_grad)
-            needs = tuple(
-                [
-                    isinstance(x, Tensor) and (x._requires_grad or (x._base is not None and x._base._requires_grad))
-                    for x in inputs
-                ]
-            )
-        else:
-            needs = (False,) * len(inputs)
-        node.needs_input_grad = needs  # forward saves only what these gradients will need
+        arrays: list[Any] = []
+        needs: list[bool] = []
+        for x in inputs:  # one loop, not a comprehension per list: this is the hot path
+            if isinstance(x, Tensor):
+                arrays.append(x._data)
+                # a view also requires grad when its base does (torch's rule; see Tensor.requires_grad)
+                needs.append(_grad_enabled and (x._requires_grad or (x._base is not None and x._base._requires_grad)))
+            else:
+                arrays.append(x)
+                needs.append(False)
+        node.needs_input_grad = tuple(needs)  # forward saves only what these gradients will need
         recording = True in needs
         if recording:  # as torch: numbered and linked before forward runs
             node.sequence_nr = next_sequence_nr()
@@ -348,7 +349,7 @@ class Function(Node):
         filters = warnings.filters  # quiet_numpy(), inlined: this is the hot path
         token = None if filters and filters[0] is OWN_WARNINGS_IGNORED else numpy_errors.set(QUIET)
         try:
-            output = node.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
+            output = node.forward(*arrays, **params)
         finally:
             node._inputs = ()
             if token is not None:
@@ -441,50 +442,66 @@ for node_class, torch_name in ((CopySlices, "CopySlices"), (AsStrided, "AsStride
 
 
 # ---------------------------------------------------------------- the backward pass
-BackwardObserver = Callable[[Node, Array, tuple[Array | None, ...]], None]
+Grads = tuple[Array | None, ...]  # what a node's backward returns: one gradient (or None) per edge
+Flags = tuple[int, bool, bool]  # see run_backward's `unusual`
+BackwardObserver = Callable[[Node, Array, Grads], None]
 # Set by minigrad.walkthrough.watch_backward to see each step of a backward pass; None otherwise.
 observer: BackwardObserver | None = None
 
 
-def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
+def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags = (0, True, True)) -> None:
     """Propagate `grad` from `root` to the leaves, visiting the nodes in torch's order.
 
     A node runs once every node that feeds it a gradient has run, so its gradient is complete. Among the
     nodes ready to run, the one with the highest sequence number runs first (torch's ready queue), and each
     gradient arriving at a node is added to what arrived before it, in that order (torch's input buffer):
     so sums of several contributions have torch's bits. Both passes are loops, not recursion, so a graph of
-    any depth works in linear time (and log time per node for the queue).
+    any depth works in linear time (and log time per node for the queue). `root_flags`: what torch's tensor
+    for `grad` shows (see `unusual` below).
     """
     on_node = observer
     # Pass 1: count, for each node, how many edges lead into it.
     dependencies: dict[Node, int] = {}
     stack = [root]
-    seen = {root}
     while stack:
         for child, _ in stack.pop().next_functions:
             if child is not None:
-                dependencies[child] = dependencies.get(child, 0) + 1
-                if child not in seen:
-                    seen.add(child)
+                if child in dependencies:
+                    dependencies[child] += 1
+                else:
+                    dependencies[child] = 1
                     stack.append(child)
     # Pass 2: run the ready nodes, in torch's order: highest sequence number first (a heap: see Node.__lt__),
     # so AccumulateGrad nodes before any Function (theirs is the highest).
     buffers: dict[Node, Array] = {root: grad}  # each node's gradient so far
-    # What torch's tensor for a buffered gradient would show, where it is not a new tensor that the engine alone
-    # holds (the common case): its version; whether others hold the tensor; whether others hold its memory (a
-    # view: torch's keeps its base). torch adds a contribution in place only into a tensor whose object and
-    # memory it alone holds, and a leaf takes a gradient as its .grad only if no one else holds the tensor.
-    unusual: dict[Node, tuple[int, bool, bool]] = {root: (0, True, True)}  # the caller holds the root's gradient
+    # What torch's tensor for a buffered gradient would show, where it is not the common case (a new tensor the
+    # engine alone holds, at version 0, or a view of one): its version; whether others hold the tensor; whether
+    # others hold its memory. torch adds a contribution in place only into a tensor whose object and memory it
+    # alone holds (never a view: torch's keeps its base), and a leaf takes a gradient as its .grad only if no
+    # one else holds the tensor.
+    unusual: dict[Node, Flags] = {root: root_flags}
 
-    def receive(child: Node, grad: Array, flags: tuple[int, bool, bool]) -> None:
-        """The rare path: a second contribution, or one that is not a new tensor held alone."""
+    def receive(node: Node, child: Node, grad: Array, grad_in: Array, grads_out: Grads, info: Flags | None) -> None:
+        """The rare path: `grad`, from `node` to `child`, is `grad_in` passed on (`info`: grad_in's flags, if
+        unusual), or a view of an unusual grad_in, or the first gradient of a CopySlices or AsStrided, or a
+        second contribution to `child`."""
+        twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]  # one array along both edges (x + x)
+        if grad is grad_in:  # passed on: the same tensor
+            version, held, memory_held = info or (0, False, False)
+            flags = (version, held or twice, memory_held)
+        elif grad.base is not None:  # a view: a new tensor, whose memory its base holds
+            base = grad.base
+            of_grad_in = info is not None and (base is grad_in or base is grad_in.base)
+            flags = (info[0] if of_grad_in else 0, twice, True)  # type: ignore[index]
+        else:
+            flags = (node.grad_version if grad is grads_out[0] else 0, twice, False)
         if child in buffers:
             old = buffers[child]
             old_version, old_held, old_memory_held = unusual.get(child, (0, False, False))
             # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out
             # as the old one (its first operand); here, out of place always (arrays may be shared)
-            in_place = not (old_held or old_memory_held) and is_dense(old)
-            grad = np.asarray(old + grad)
+            in_place = not (old_held or old_memory_held) and old.base is None and is_dense(old)
+            grad = old + grad
             if grad.ndim > 1 and not old.flags.c_contiguous:
                 grad = ops.laid_out_as(grad, old)
             flags = (old_version + 1 if in_place else 0, False, False)
@@ -499,7 +516,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
             grad_in = buffers.pop(node, None)
             info = unusual.pop(node, None) if unusual else None
             if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
-                grads_out: tuple[Array | None, ...] = (None,) * len(node.next_functions)
+                grads_out: Grads = (None,) * len(node.next_functions)
             else:
                 if info is not None and type(node) is AccumulateGrad:
                     grads_out = node.backward(grad_in, info[0], info[1])
@@ -509,29 +526,15 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                     on_node(node, grad_in, grads_out)
             if not retain_graph:
                 node.release()
+            special = info is not None or node.grad_version != 0
             for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
                 if child is None:
                     continue
                 if child_grad is not None:
-                    # one array along both edges (x + x): torch's tensor then has two holders
-                    twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]
-                    if child_grad is grad_in:  # passed on: the same tensor
-                        if info is not None:
-                            receive(child, child_grad, (info[0], info[1] or twice, info[2]))
-                        elif twice or child in buffers:
-                            receive(child, child_grad, (0, twice, False))
-                        else:
-                            buffers[child] = child_grad
-                    elif child_grad.base is not None:  # a view (of grad_in, or of a sum): a new tensor, its memory held
-                        base = child_grad.base
-                        of_grad_in = base is grad_in or (grad_in is not None and base is grad_in.base)
-                        version = info[0] if info is not None and of_grad_in else 0
-                        receive(child, child_grad, (version, twice, True))
-                    elif node.grad_version or twice or child in buffers:
-                        version = node.grad_version if child_grad is grads_out[0] else 0
-                        receive(child, child_grad, (version, twice, False))
+                    if special or child_grad is grad_in or child in buffers:
+                        receive(node, child, child_grad, grad_in, grads_out, info)  # type: ignore[arg-type]
                     else:
-                        buffers[child] = child_grad
+                        buffers[child] = child_grad  # the common case: the first to arrive, a new array or a view
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
