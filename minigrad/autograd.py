@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[Any]
+ndarray = np.ndarray  # a global: one lookup on the hot path, not two
 Scalar = int | float
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -191,11 +192,12 @@ class SavedValue:
     __slots__ = ("counter", "output_of", "tensor", "value", "version")
 
     def __init__(self, value: Array | Scalar | None, tensor: Tensor | None) -> None:
-        self.value, self.output_of = value, ""
-        self.tensor: Tensor | None = None
-        self.counter: list[int] | None = None
-        if tensor is not None:
-            self.watch(tensor)
+        self.value, self.tensor = value, tensor
+        if tensor is None:
+            self.counter: list[int] | None = None
+        else:
+            self.counter = counter = tensor._version_counter
+            self.version = counter[0]
 
     def watch(self, tensor: Tensor) -> None:
         self.tensor, self.counter, self.version = tensor, tensor._version_counter, tensor._version_counter[0]
@@ -208,7 +210,7 @@ class SavedValue:
     def unpack(self) -> Array | Scalar | None:
         counter = self.counter
         if counter is not None and counter[0] != self.version:
-            tensor = self.tensor
+            tensor = self.tensor  # None for a saved output (see watch_output)
             # the tensor's data, not the value: the value may be a copy cast to another dtype
             data = np.asarray(self.value) if tensor is None else tensor._data
             where = f", which is output 0 of {origin_name(self.output_of)}," if tensor is None else origin(tensor)
@@ -292,7 +294,13 @@ class Function(Node):
                 # None, and torch saved nothing for the gradients no edge takes (nor freed anything)
                 return (None,) * len(self.saved_names)
             raise RuntimeError(BACKWARD_TWICE)
-        return tuple([saved.unpack() for saved in self._saved])
+        # unpack() only where a version changed (it raises): the check inline, as this runs for every node
+        return tuple(
+            [
+                saved.value if saved.counter is None or saved.counter[0] == saved.version else saved.unpack()
+                for saved in self._saved
+            ]
+        )
 
     def _unpack_saved(self, index: int) -> Tensor | None:
         """What save_for_backward kept at `index`: the input tensor it is the data of, else a new tensor."""
@@ -354,7 +362,7 @@ class Function(Node):
             node._inputs = ()
             if token is not None:
                 numpy_errors.reset(token)
-        if type(output) is not np.ndarray and not isinstance(output, np.ndarray):
+        if type(output) is not ndarray and not isinstance(output, ndarray):
             output = np.asarray(output)  # numpy returns a 0-d result as a scalar; a tensor holds an array
         if recording:
             out = Tensor(output, requires_grad=True, grad_fn=node)
@@ -444,6 +452,7 @@ for node_class, torch_name in ((CopySlices, "CopySlices"), (AsStrided, "AsStride
 # ---------------------------------------------------------------- the backward pass
 Grads = tuple[Array | None, ...]  # what a node's backward returns: one gradient (or None) per edge
 Flags = tuple[int, bool, bool]  # see run_backward's `unusual`
+COMMON: Flags = (0, False, False)  # a new tensor that the engine alone holds
 BackwardObserver = Callable[[Node, Array, Grads], None]
 # Set by minigrad.walkthrough.watch_backward to see each step of a backward pass; None otherwise.
 observer: BackwardObserver | None = None
@@ -487,7 +496,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
         second contribution to `child`."""
         twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]  # one array along both edges (x + x)
         if grad is grad_in:  # passed on: the same tensor
-            version, held, memory_held = info or (0, False, False)
+            version, held, memory_held = info or COMMON
             flags = (version, held or twice, memory_held)
         elif grad.base is not None:  # a view: a new tensor, whose memory its base holds
             base = grad.base
@@ -497,7 +506,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             flags = (node.grad_version if grad is grads_out[0] else 0, twice, False)
         if child in buffers:
             old = buffers[child]
-            old_version, old_held, old_memory_held = unusual.get(child, (0, False, False))
+            old_version, old_held, old_memory_held = unusual.get(child, COMMON)
             # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out
             # as the old one (its first operand); here, out of place always (arrays may be shared)
             in_place = not (old_held or old_memory_held) and old.base is None and is_dense(old)
@@ -506,7 +515,10 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
                 grad = ops.laid_out_as(grad, old)
             flags = (old_version + 1 if in_place else 0, False, False)
         buffers[child] = grad
-        unusual[child] = flags
+        if flags != COMMON:
+            unusual[child] = flags
+        elif child in unusual:
+            del unusual[child]
 
     ready = [root]
     token = quiet_numpy()

@@ -140,9 +140,10 @@ class BinaryOp(Function):
             result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
-        first = promoted_b if self.operands_swapped else promoted_a
-        if type(first) is np.ndarray and first.ndim > 1 and not first.flags.c_contiguous:  # rare: see laid_out_as
-            result = laid_out_as(result, first)
+        if type(promoted_b) is np.ndarray and promoted_b.ndim > 1 and type(promoted_a) is np.ndarray:  # laid_out_as
+            first = promoted_b if self.operands_swapped else promoted_a
+            if not first.flags.c_contiguous:
+                result = laid_out_as(result, first)
         if recording and (promoted_b is not b or (promoted_a is not a and a is not autograd.writing_into)):
             # a's copy (above) is no longer a's data: only the operands that still are get watched
             in_place = a is autograd.writing_into

@@ -332,7 +332,7 @@ class Tensor:
         """Where backward enters this tensor: its grad_fn, or for a leaf that requires grad its AccumulateGrad
         node (held weakly: the graph holds it, as in torch, so no reference cycle forms); else None (a view
         made under no_grad requires grad through its base, but gradients don't flow into it)."""
-        grad_fn = self.grad_fn if self._base is not None else self._grad_fn
+        grad_fn = self._grad_fn if self._base is None else self.grad_fn
         if grad_fn is not None:
             return grad_fn
         if not self._requires_grad:
