@@ -191,13 +191,15 @@ class SavedValue:
 
     __slots__ = ("counter", "output_of", "tensor", "value", "version")
 
-    def __init__(self, value: Array | Scalar | None, tensor: Tensor | None) -> None:
-        self.value, self.tensor = value, tensor
-        if tensor is None:
-            self.counter: list[int] | None = None
+    def __init__(self, value: Array | Scalar | None, given: object) -> None:
+        """`given`: the input `value` came from (None if none): watched if `value` is its data, not a copy."""
+        self.value = value
+        if type(given) is Tensor and given._data is value:
+            self.tensor: Tensor | None = given
+            self.counter: list[int] | None = given._version_counter
+            self.version = self.counter[0]
         else:
-            self.counter = counter = tensor._version_counter
-            self.version = counter[0]
+            self.tensor = self.counter = None
 
     def watch(self, tensor: Tensor) -> None:
         self.tensor, self.counter, self.version = tensor, tensor._version_counter, tensor._version_counter[0]
@@ -274,17 +276,13 @@ class Function(Node):
         # input each may be: inputs may share one array, as `x` and `x.detach()` do).
         if True not in self.needs_input_grad:
             return  # no graph will be recorded: nothing to save
+        inputs = self._inputs
         self._saved = tuple(
             [
-                SavedValue(value, self.input_holding(value, index))
+                SavedValue(value, None if index is None else inputs[index])
                 for value, index in zip(values, self.saved_inputs, strict=True)
             ]
         )
-
-    def input_holding(self, value: Array | Scalar | None, index: int | None) -> Tensor | None:
-        """Input `index` if `value` is its data (not a copy or a cast of it), else None."""
-        x = None if index is None else self._inputs[index]
-        return x if isinstance(x, Tensor) and x._data is value else None
 
     @property
     def saved_values(self) -> tuple[Any, ...]:
@@ -359,7 +357,8 @@ class Function(Node):
         try:
             output = node.forward(*arrays, **params)
         finally:
-            node._inputs = ()
+            if recording:
+                node._inputs = ()
             if token is not None:
                 numpy_errors.reset(token)
         if type(output) is not ndarray and not isinstance(output, ndarray):
@@ -538,12 +537,16 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
                     on_node(node, grad_in, grads_out)
             if not retain_graph:
                 node.release()
-            special = info is not None or node.grad_version != 0
+            writes_first = node.grad_version != 0  # CopySlices, AsStrided
             for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
                 if child is None:
                     continue
                 if child_grad is not None:
-                    if special or child_grad is grad_in or child in buffers:
+                    if child_grad is grad_in:  # passed on: unusual if grad_in is, or if sent along both edges
+                        unusual_grad = info is not None or (len(grads_out) == 2 and grads_out[0] is grads_out[1])
+                    else:  # a new array, or a view: of an unusual grad_in, it is unusual too
+                        unusual_grad = writes_first or (info is not None and child_grad.base is not None)
+                    if unusual_grad or child in buffers:
                         receive(node, child, child_grad, grad_in, grads_out, info)  # type: ignore[arg-type]
                     else:
                         buffers[child] = child_grad  # the common case: the first to arrive, a new array or a view

@@ -155,9 +155,9 @@ class BinaryOp(Function):
         tensor's version (torch saves the tensor itself)."""
         for saved in self._saved or ():
             for cast_value, original, index in casts:
-                tensor = self.input_holding(original, index) if saved.value is cast_value else None
-                if saved.tensor is None and tensor is not None:
-                    saved.watch(tensor)
+                given = self._inputs[index]
+                if saved.value is cast_value and saved.tensor is None and getattr(given, "_data", None) is original:
+                    saved.watch(given)  # type: ignore[arg-type]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
