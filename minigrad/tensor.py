@@ -663,24 +663,13 @@ class Tensor:
         return other.matmul(self) if isinstance(other, Tensor) else NotImplemented
 
     def mm(self, mat2: Tensor) -> Tensor:
-        mat2 = tensor_argument(mat2, "mm", "mat2")
-        if self.ndim != 2:
-            raise RuntimeError("self must be a matrix")
-        if mat2.ndim != 2:
-            raise RuntimeError("mat2 must be a matrix")
-        return ops.Mm.apply(self, mat2)
+        return ops.Mm.apply(self, tensor_argument(mat2, "mm", "mat2"))
 
     def mv(self, vec: Tensor) -> Tensor:
-        vec = tensor_argument(vec, "mv", "vec")
-        if self.ndim != 2 or vec.ndim != 1:
-            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.ndim}, {vec.ndim}")
-        return ops.Mv.apply(self, vec)
+        return ops.Mv.apply(self, tensor_argument(vec, "mv", "vec"))
 
     def dot(self, tensor: Tensor) -> Tensor:
-        tensor = tensor_argument(tensor, "dot", "tensor")
-        if self.ndim != 1 or tensor.ndim != 1:
-            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {tensor.ndim}D tensors")
-        return ops.Dot.apply(self, tensor)
+        return ops.Dot.apply(self, tensor_argument(tensor, "dot", "tensor"))
 
 
 def is_packed(array: Array) -> bool:

@@ -23,7 +23,8 @@ bit. B is propagated op by op (u: the result dtype's unit roundoff, γ_n = n·u/
 - the inputs (factories, literals, a Python number converted to the tensor's dtype): exact, B = 0;
 - a ± b: B_a + B_b + u·(|v| + B_a + B_b);  a·b: |a|·B_b + |b|·B_a + B_a·B_b, plus u·(|v| + that);
 - a / b: (|a|·B_b + |b|·B_a) / (|b|·(|b| − B_b)) plus u·(|v| + that), infinite where |b| ≤ B_b;
-- number ** a: the largest change of number ** x over [a − B_a, a + B_a], plus γ_2·|v| (library pow);
+- number ** a: the largest change of number ** x over [a − B_a, a + B_a], plus γ_2·|v| (library pow); for an
+  integer a, torch's integer pow, exact (wrapping; a negative exponent gives 0);
 - a ** n for n in 0, 1, 2, 3, -1, -2: the engines' products and quotients (x·x·x, 1 / (x·x)), as above; for
   other n, the largest change of x ** n over [|a| − B_a, |a| + B_a] (or (|a| + B_a)^n − |a|^n for n ≥ 0),
   plus γ_2·(|a| + B_a)^n (library pow, not correctly rounded: README);
@@ -191,14 +192,20 @@ def power(a: Q, n: float) -> Q:
 
 def exp_base(base: float, a: Q) -> Q:
     """`base ** a` for a Python number base: library pow (not correctly rounded: 2 roundings' allowance)
-    plus the largest change over [a − B, a + B] (exp is monotone in a)."""
+    plus the largest change over [a − B, a + B] (exp is monotone in a). For an integer `a` (base an int),
+    torch's integer pow: products that wrap, and a negative exponent's fraction truncated (to 0 for |base| > 1)."""
+    if a.dtype == "int64":
+        exponent = a.v.astype(np.int64)
+        with np.errstate(all="ignore"):
+            wrapped = np.power(np.int64(base), np.maximum(exponent, 0)).astype(np.float64)
+            fraction = np.trunc(float(base) ** exponent.astype(np.float64)) + 0.0  # + 0.0: no negative zero
+        return given_values(np.where(exponent >= 0, wrapped, fraction), "int64")
     with np.errstate(all="ignore"):
         v = np.power(float(base), a.v)
         change = np.maximum(np.abs(np.power(float(base), a.v + a.b) - v), np.abs(np.power(float(base), a.v - a.b) - v))
         change = np.where(a.b == 0, 0.0, np.nan_to_num(change, nan=np.inf))
-        exact = a.dtype == "int64"
-        allowance = 0.0 if exact else gamma(2, a.u) * (np.abs(v) + change) + 2 * UNDERFLOW[a.dtype]
-        return overflowed(Q(v, change + allowance, exact, a.dtype))
+        allowance = gamma(2, a.u) * (np.abs(v) + change) + 2 * UNDERFLOW[a.dtype]
+        return overflowed(Q(v, change + allowance, False, a.dtype))
 
 
 def reduce_sum(a: Q, dims: tuple[int, ...], keepdim: bool) -> Q:

@@ -363,6 +363,28 @@ def view_of_a_no_grad_view_whose_base_was_modified(lib: ModuleType) -> dict[str,
 
 
 @program
+def matrix_products_check_shapes_after_autograd(lib: ModuleType) -> dict[str, Any]:
+    # torch checks mm's, mv's and dot's dimensions in the kernel, after refusing a view made under no_grad
+    x = lib.zeros(3, 3, requires_grad=True)
+    y = -x
+    with lib.no_grad():
+        v = y.t()
+    y += x
+    vector = lib.ones(3)
+    return {
+        "mm": attempt(lambda: v.mm(vector)),
+        "mv": attempt(lambda: v.mv(x)),
+        "dot": attempt(lambda: vector.dot(v)),
+        "shapes, then dtypes": [
+            attempt(lambda: vector.dot(lib.ones(2, 2, dtype=lib.float64))),
+            attempt(lambda: x.mv(lib.ones(2, 2, dtype=lib.float64))),
+            attempt(lambda: vector.mm(x)),
+            attempt(lambda: x.mm(vector)),
+        ],
+    }
+
+
+@program
 def saved_cast_then_modified_in_place(lib: ModuleType) -> dict[str, Any]:
     w = lib.ones(3, dtype=lib.float64, requires_grad=True)
     x = lib.ones(3)
