@@ -336,7 +336,10 @@ class Function(Node):
         if recording:  # as torch: numbered and linked before forward runs
             node.sequence_nr = next_sequence_nr()
             node.next_functions = tuple(
-                [(x._node(), 0) if need else (None, 0) for x, need in zip(inputs, needs, strict=False)]  # type: ignore[union-attr]
+                [  # x._node(), inlined for the common case: an op's output, not a view
+                    (x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0) if need else (None, 0)  # type: ignore[union-attr]
+                    for x, need in zip(inputs, needs, strict=False)
+                ]
             )
             node._inputs = inputs
         filters = warnings.filters  # quiet_numpy(), inlined: this is the hot path
@@ -351,7 +354,7 @@ class Function(Node):
         if type(output) is not ndarray and not isinstance(output, ndarray):
             output = np.asarray(output)  # numpy returns a 0-d result as a scalar; a tensor holds an array
         if recording:
-            out = Tensor(output, requires_grad=True, grad_fn=node)
+            out = Tensor(output, True, node)  # requires grad, with this grad_fn
             if cls.saves_result:
                 node.watch_result(output, out)
         else:
