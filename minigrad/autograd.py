@@ -346,7 +346,14 @@ class Function(Node):
             node.sequence_nr = next_sequence_nr()
             try:
                 node.next_functions = tuple(
-                    [(x._node(), 0) if need else (None, 0) for x, need in zip(inputs, needs, strict=False)]  # type: ignore[union-attr]
+                    [  # x._node(), inlined for the common case: an op's output, not a view
+                        (
+                            (x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0)  # type: ignore[union-attr]
+                            if need
+                            else (None, 0)
+                        )
+                        for x, need in zip(inputs, needs, strict=False)
+                    ]
                 )
             except RuntimeError:  # a view's grad_fn refused: torch has converted the number arguments before
                 check_numbers((*inputs, *params.values()))
@@ -364,7 +371,7 @@ class Function(Node):
         if type(output) is not ndarray and not isinstance(output, ndarray):
             output = np.asarray(output)  # numpy returns a 0-d result as a scalar; a tensor holds an array
         if recording:
-            out = Tensor(output, requires_grad=True, grad_fn=node)
+            out = Tensor(output, True, node)  # requires grad, with this grad_fn
             if cls.saves_result:
                 node.watch_result(output, out)
         else:

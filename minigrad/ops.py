@@ -17,6 +17,7 @@ from minigrad._fma import fused_multiply_add
 from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar, is_dense
 
 Operand = Array | Scalar
+ndarray = np.ndarray  # a global: one lookup on the hot path, not two
 Layout = tuple[tuple[int, ...], np.dtype[Any]] | None  # an input's shape and dtype; None for a Python number
 
 
@@ -140,7 +141,7 @@ class BinaryOp(Function):
             result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
-        if type(promoted_b) is np.ndarray and promoted_b.ndim > 1 and type(promoted_a) is np.ndarray:  # laid_out_as
+        if promoted_b.__class__ is ndarray and promoted_b.ndim > 1 and promoted_a.__class__ is ndarray:  # laid_out_as
             first = promoted_b if self.operands_swapped else promoted_a
             if not first.flags.c_contiguous:
                 result = laid_out_as(result, first)
@@ -161,7 +162,7 @@ class BinaryOp(Function):
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
-        if grad.ndim > 1 and not grad.flags.c_contiguous:  # torch's formulas take grad first: see laid_out_as
+        if grad.ndim > 1 and not grad.flags.c_contiguous and is_dense(grad):  # grad comes first in torch's formulas
             grad_a = None if grad_a is None else laid_out_as(grad_a, grad)
             grad_b = None if grad_b is None else laid_out_as(grad_b, grad)
         layout_a, layout_b = self.layouts
