@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[Any]
+ndarray = np.ndarray  # a global: one lookup on the hot path, not two
 Scalar = int | float
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -188,12 +189,15 @@ class SavedValue:
 
     __slots__ = ("counter", "output_of", "tensor", "value", "version")
 
-    def __init__(self, value: Array | Scalar | None, tensor: Tensor | None) -> None:
-        self.value, self.output_of = value, ""
-        self.tensor: Tensor | None = None
-        self.counter: list[int] | None = None
-        if tensor is not None:
-            self.watch(tensor)
+    def __init__(self, value: Array | Scalar | None, given: object) -> None:
+        """`given`: the input `value` came from (None if none): watched if `value` is its data, not a copy."""
+        self.value = value
+        if type(given) is Tensor and given._data is value:
+            self.tensor: Tensor | None = given
+            self.counter: list[int] | None = given._version_counter
+            self.version = self.counter[0]
+        else:
+            self.tensor = self.counter = None
 
     def watch(self, tensor: Tensor) -> None:
         self.tensor, self.counter, self.version = tensor, tensor._version_counter, tensor._version_counter[0]
@@ -206,7 +210,7 @@ class SavedValue:
     def unpack(self) -> Array | Scalar | None:
         counter = self.counter
         if counter is not None and counter[0] != self.version:
-            tensor = self.tensor
+            tensor = self.tensor  # None for a saved output (see watch_output)
             # the tensor's data, not the value: the value may be a copy cast to another dtype
             data = np.asarray(self.value) if tensor is None else tensor._data
             where = f", which is output 0 of {origin_name(self.output_of)}," if tensor is None else origin(tensor)
@@ -267,23 +271,25 @@ class Function(Node):
         # input each may be: inputs may share one array, as `x` and `x.detach()` do).
         if True not in self.needs_input_grad:
             return  # no graph will be recorded: nothing to save
+        inputs = self._inputs
         self._saved = tuple(
             [
-                SavedValue(value, self.input_holding(value, index))
+                SavedValue(value, None if index is None else inputs[index])
                 for value, index in zip(values, self.saved_inputs, strict=True)
             ]
         )
-
-    def input_holding(self, value: Array | Scalar | None, index: int | None) -> Tensor | None:
-        """Input `index` if `value` is its data (not a copy or a cast of it), else None."""
-        x = None if index is None else self._inputs[index]
-        return x if isinstance(x, Tensor) and x._data is value else None
 
     @property
     def saved_values(self) -> tuple[Any, ...]:
         if self._saved is None:
             raise RuntimeError(BACKWARD_TWICE)
-        return tuple([saved.unpack() for saved in self._saved])
+        # unpack() only where a version changed (it raises): the check inline, as this runs for every node
+        return tuple(
+            [
+                saved.value if saved.counter is None or saved.counter[0] == saved.version else saved.unpack()
+                for saved in self._saved
+            ]
+        )
 
     def _unpack_saved(self, index: int) -> Tensor | None:
         """What save_for_backward kept at `index`: the input tensor it is the data of, else a new tensor."""
@@ -315,35 +321,40 @@ class Function(Node):
         the node in the graph."""
         node = cls()
         node._saved = ()
-        if _grad_enabled:  # a view also requires grad when its base does (torch's rule; see Tensor.requires_grad)
-            needs = tuple(
-                [
-                    isinstance(x, Tensor) and (x._requires_grad or (x._base is not None and x._base._requires_grad))
-                    for x in inputs
-                ]
-            )
-        else:
-            needs = (False,) * len(inputs)
-        node.needs_input_grad = needs  # forward saves only what these gradients will need
+        arrays: list[Any] = []
+        needs: list[bool] = []
+        for x in inputs:  # one loop, not a comprehension per list: this is the hot path
+            if isinstance(x, Tensor):
+                arrays.append(x._data)
+                # a view also requires grad when its base does (torch's rule; see Tensor.requires_grad)
+                needs.append(_grad_enabled and (x._requires_grad or (x._base is not None and x._base._requires_grad)))
+            else:
+                arrays.append(x)
+                needs.append(False)
+        node.needs_input_grad = tuple(needs)  # forward saves only what these gradients will need
         recording = True in needs
         if recording:  # as torch: numbered and linked before forward runs
             node.sequence_nr = next_sequence_nr()
             node.next_functions = tuple(
-                [(x._node(), 0) if need else (None, 0) for x, need in zip(inputs, needs, strict=False)]  # type: ignore[union-attr]
+                [  # x._node(), inlined for the common case: an op's output, not a view
+                    (x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0) if need else (None, 0)  # type: ignore[union-attr]
+                    for x, need in zip(inputs, needs, strict=False)
+                ]
             )
             node._inputs = inputs
         filters = warnings.filters  # quiet_numpy(), inlined: this is the hot path
         token = None if filters and filters[0] is OWN_WARNINGS_IGNORED else numpy_errors.set(QUIET)
         try:
-            output = node.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
+            output = node.forward(*arrays, **params)
         finally:
-            node._inputs = ()
+            if recording:
+                node._inputs = ()
             if token is not None:
                 numpy_errors.reset(token)
-        if type(output) is not np.ndarray and not isinstance(output, np.ndarray):
+        if type(output) is not ndarray and not isinstance(output, ndarray):
             output = np.asarray(output)  # numpy returns a 0-d result as a scalar; a tensor holds an array
         if recording:
-            out = Tensor(output, requires_grad=True, grad_fn=node)
+            out = Tensor(output, True, node)  # requires grad, with this grad_fn
             if cls.saves_result:
                 node.watch_result(output, out)
         else:
@@ -419,55 +430,75 @@ for node_class, torch_name in ((CopySlices, "CopySlices"), (AsStrided, "AsStride
 
 
 # ---------------------------------------------------------------- the backward pass
-BackwardObserver = Callable[[Node, Array, tuple[Array | None, ...]], None]
+Grads = tuple[Array | None, ...]  # what a node's backward returns: one gradient (or None) per edge
+Flags = tuple[int, bool, bool]  # see run_backward's `unusual`
+COMMON: Flags = (0, False, False)  # a new tensor that the engine alone holds
+BackwardObserver = Callable[[Node, Array, Grads], None]
 # Set by minigrad.walkthrough.watch_backward to see each step of a backward pass; None otherwise.
 observer: BackwardObserver | None = None
 
 
-def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
+def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags = (0, True, True)) -> None:
     """Propagate `grad` from `root` to the leaves, visiting the nodes in torch's order.
 
     A node runs once every node that feeds it a gradient has run, so its gradient is complete. Among the
     nodes ready to run, the one with the highest sequence number runs first (torch's ready queue), and each
     gradient arriving at a node is added to what arrived before it, in that order (torch's input buffer):
     so sums of several contributions have torch's bits. Both passes are loops, not recursion, so a graph of
-    any depth works in linear time (and log time per node for the queue).
+    any depth works in linear time (and log time per node for the queue). `root_flags`: what torch's tensor
+    for `grad` shows (see `unusual` below).
     """
     on_node = observer
     # Pass 1: count, for each node, how many edges lead into it.
     dependencies: dict[Node, int] = {}
     stack = [root]
-    seen = {root}
     while stack:
         for child, _ in stack.pop().next_functions:
             if child is not None:
-                dependencies[child] = dependencies.get(child, 0) + 1
-                if child not in seen:
-                    seen.add(child)
+                if child in dependencies:
+                    dependencies[child] += 1
+                else:
+                    dependencies[child] = 1
                     stack.append(child)
     # Pass 2: run the ready nodes, in torch's order: highest sequence number first (a heap: see Node.__lt__),
     # so AccumulateGrad nodes before any Function (theirs is the highest).
     buffers: dict[Node, Array] = {root: grad}  # each node's gradient so far
-    # What torch's tensor for a buffered gradient would show, where it is not a new tensor that the engine alone
-    # holds (the common case): its version; whether others hold the tensor; whether others hold its memory (a
-    # view: torch's keeps its base). torch adds a contribution in place only into a tensor whose object and
-    # memory it alone holds, and a leaf takes a gradient as its .grad only if no one else holds the tensor.
-    unusual: dict[Node, tuple[int, bool, bool]] = {root: (0, True, True)}  # the caller holds the root's gradient
+    # What torch's tensor for a buffered gradient would show, where it is not the common case (a new tensor the
+    # engine alone holds, at version 0, or a view of one): its version; whether others hold the tensor; whether
+    # others hold its memory. torch adds a contribution in place only into a tensor whose object and memory it
+    # alone holds (never a view: torch's keeps its base), and a leaf takes a gradient as its .grad only if no
+    # one else holds the tensor.
+    unusual: dict[Node, Flags] = {root: root_flags}
 
-    def receive(child: Node, grad: Array, flags: tuple[int, bool, bool]) -> None:
-        """The rare path: a second contribution, or one that is not a new tensor held alone."""
+    def receive(node: Node, child: Node, grad: Array, grad_in: Array, grads_out: Grads, info: Flags | None) -> None:
+        """The rare path: `grad`, from `node` to `child`, is `grad_in` passed on (`info`: grad_in's flags, if
+        unusual), or a view of an unusual grad_in, or the first gradient of a CopySlices or AsStrided, or a
+        second contribution to `child`."""
+        twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]  # one array along both edges (x + x)
+        if grad is grad_in:  # passed on: the same tensor
+            version, held, memory_held = info or COMMON
+            flags = (version, held or twice, memory_held)
+        elif grad.base is not None:  # a view: a new tensor, whose memory its base holds
+            base = grad.base
+            of_grad_in = info is not None and (base is grad_in or base is grad_in.base)
+            flags = (info[0] if of_grad_in else 0, twice, True)  # type: ignore[index]
+        else:
+            flags = (node.grad_version if grad is grads_out[0] else 0, twice, False)
         if child in buffers:
             old = buffers[child]
-            old_version, old_held, old_memory_held = unusual.get(child, (0, False, False))
+            old_version, old_held, old_memory_held = unusual.get(child, COMMON)
             # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out
             # as the old one (its first operand); here, out of place always (arrays may be shared)
-            in_place = not (old_held or old_memory_held) and is_dense(old)
-            grad = np.asarray(old + grad)
+            in_place = not (old_held or old_memory_held) and old.base is None and is_dense(old)
+            grad = old + grad
             if grad.ndim > 1 and not old.flags.c_contiguous:
                 grad = ops.laid_out_as(grad, old)
             flags = (old_version + 1 if in_place else 0, False, False)
         buffers[child] = grad
-        unusual[child] = flags
+        if flags != COMMON:
+            unusual[child] = flags
+        elif child in unusual:
+            del unusual[child]
 
     ready = [root]
     token = quiet_numpy()
@@ -477,7 +508,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
             grad_in = buffers.pop(node, None)
             info = unusual.pop(node, None) if unusual else None
             if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
-                grads_out: tuple[Array | None, ...] = (None,) * len(node.next_functions)
+                grads_out: Grads = (None,) * len(node.next_functions)
             else:
                 if info is not None and type(node) is AccumulateGrad:
                     grads_out = node.backward(grad_in, info[0], info[1])
@@ -487,29 +518,19 @@ def run_backward(root: Node, grad: Array, retain_graph: bool) -> None:
                     on_node(node, grad_in, grads_out)
             if not retain_graph:
                 node.release()
+            writes_first = node.grad_version != 0  # CopySlices, AsStrided
             for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
                 if child is None:
                     continue
                 if child_grad is not None:
-                    # one array along both edges (x + x): torch's tensor then has two holders
-                    twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]
-                    if child_grad is grad_in:  # passed on: the same tensor
-                        if info is not None:
-                            receive(child, child_grad, (info[0], info[1] or twice, info[2]))
-                        elif twice or child in buffers:
-                            receive(child, child_grad, (0, twice, False))
-                        else:
-                            buffers[child] = child_grad
-                    elif child_grad.base is not None:  # a view (of grad_in, or of a sum): a new tensor, its memory held
-                        base = child_grad.base
-                        of_grad_in = base is grad_in or (grad_in is not None and base is grad_in.base)
-                        version = info[0] if info is not None and of_grad_in else 0
-                        receive(child, child_grad, (version, twice, True))
-                    elif node.grad_version or twice or child in buffers:
-                        version = node.grad_version if child_grad is grads_out[0] else 0
-                        receive(child, child_grad, (version, twice, False))
+                    if child_grad is grad_in:  # passed on: unusual if grad_in is, or if sent along both edges
+                        unusual_grad = info is not None or (len(grads_out) == 2 and grads_out[0] is grads_out[1])
+                    else:  # a new array, or a view: of an unusual grad_in, it is unusual too
+                        unusual_grad = writes_first or (info is not None and child_grad.base is not None)
+                    if unusual_grad or child in buffers:
+                        receive(node, child, child_grad, grad_in, grads_out, info)  # type: ignore[arg-type]
                     else:
-                        buffers[child] = child_grad
+                        buffers[child] = child_grad  # the common case: the first to arrive, a new array or a view
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:

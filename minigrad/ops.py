@@ -17,6 +17,7 @@ from minigrad._fma import fused_multiply_add
 from minigrad.autograd import SCALAR_TYPE_NAMES, Array, Function, SavedAttributes, Scalar, is_dense
 
 Operand = Array | Scalar
+ndarray = np.ndarray  # a global: one lookup on the hot path, not two
 Layout = tuple[tuple[int, ...], np.dtype[Any]] | None  # an input's shape and dtype; None for a Python number
 
 
@@ -140,9 +141,10 @@ class BinaryOp(Function):
             result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
-        first = promoted_b if self.operands_swapped else promoted_a
-        if type(first) is np.ndarray and first.ndim > 1 and not first.flags.c_contiguous:  # rare: see laid_out_as
-            result = laid_out_as(result, first)
+        if promoted_b.__class__ is ndarray and promoted_b.ndim > 1 and promoted_a.__class__ is ndarray:  # laid_out_as
+            first = promoted_b if self.operands_swapped else promoted_a
+            if not first.flags.c_contiguous:
+                result = laid_out_as(result, first)
         if recording and (promoted_b is not b or (promoted_a is not a and a is not autograd.writing_into)):
             # a's copy (above) is no longer a's data: only the operands that still are get watched
             in_place = a is autograd.writing_into
@@ -154,13 +156,13 @@ class BinaryOp(Function):
         tensor's version (torch saves the tensor itself)."""
         for saved in self._saved or ():
             for cast_value, original, index in casts:
-                tensor = self.input_holding(original, index) if saved.value is cast_value else None
-                if saved.tensor is None and tensor is not None:
-                    saved.watch(tensor)
+                given = self._inputs[index]
+                if saved.value is cast_value and saved.tensor is None and getattr(given, "_data", None) is original:
+                    saved.watch(given)  # type: ignore[arg-type]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         grad_a, grad_b = self.gradients(grad)
-        if grad.ndim > 1 and not grad.flags.c_contiguous:  # torch's formulas take grad first: see laid_out_as
+        if grad.ndim > 1 and not grad.flags.c_contiguous and is_dense(grad):  # grad comes first in torch's formulas
             grad_a = None if grad_a is None else laid_out_as(grad_a, grad)
             grad_b = None if grad_b is None else laid_out_as(grad_b, grad)
         layout_a, layout_b = self.layouts

@@ -317,13 +317,15 @@ class Tensor:
         root = self._node()
         if root is None:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        run_backward(root, grad, retain_graph=bool(retain_graph))
+        # the caller holds the gradient, whose version a view of it shows (torch's backward uses that tensor)
+        version = 0 if gradient is None else gradient._version
+        run_backward(root, grad, bool(retain_graph), root_flags=(version, True, True))
 
     def _node(self) -> Node | None:
         """Where backward enters this tensor: its grad_fn, or for a leaf that requires grad its AccumulateGrad
         node (held weakly: the graph holds it, as in torch, so no reference cycle forms); else None (a view
         made under no_grad requires grad through its base, but gradients don't flow into it)."""
-        grad_fn = self.grad_fn if self._base is not None else self._grad_fn
+        grad_fn = self._grad_fn if self._base is None else self.grad_fn
         if grad_fn is not None:
             return grad_fn
         if not self._requires_grad:
