@@ -38,7 +38,8 @@ def compiled(path: str) -> CodeType:
 
 class CompiledOnce(importlib.machinery.SourceFileLoader):
     """Loads a minigrad module from code compiled once per process: where Python writes no bytecode
-    (PYTHONDONTWRITEBYTECODE), each copy would compile minigrad's sources again (~20 ms a copy, several hundred copies a run)."""
+    (PYTHONDONTWRITEBYTECODE), each copy would compile minigrad's sources again (~20 ms a copy, several hundred
+    copies a run)."""
 
     def get_code(self, fullname: str) -> CodeType:
         return compiled(self.get_filename(fullname))
