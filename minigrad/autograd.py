@@ -514,11 +514,16 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             old = buffers[child]
             old_version, old_held, old_memory_held = unusual.get(child, COMMON)
             # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out
-            # as the old one (its first operand); here, out of place always (arrays may be shared)
+            # as the old one (its first operand). In place here too, where no one else can see it (the x * x of a
+            # large loss then costs no third array); not while an observer (walkthrough) keeps the gradients.
             in_place = not (old_held or old_memory_held) and old.base is None and is_dense(old)
-            grad = old + grad
-            if grad.ndim > 1 and not old.flags.c_contiguous:
-                grad = ops.laid_out_as(grad, old)
+            if in_place and on_node is None and type(old) is ndarray and old.dtype == grad.dtype:
+                old += grad
+                grad = old
+            else:
+                grad = old + grad
+                if grad.ndim > 1 and not old.flags.c_contiguous:
+                    grad = ops.laid_out_as(grad, old)
             flags = (old_version + 1 if in_place else 0, False, False)
         buffers[child] = grad
         if flags != COMMON:

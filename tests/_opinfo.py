@@ -143,9 +143,15 @@ def opinfo(covered: Covered) -> OpInfo:
 
 
 # ---------------------------------------------------------------- samples
-def samples(op: OpInfo, dtype: torch.dtype) -> Iterator[tuple[str, Any]]:
+@functools.cache
+def samples(covered: Covered, dtype: torch.dtype) -> tuple[tuple[str, Any], ...]:
     """`sample_inputs`, then the `reference_inputs` that are not already among them (for most ops
-    reference_inputs starts with sample_inputs), in a fixed order from a fixed seed."""
+    reference_inputs starts with sample_inputs), in a fixed order from a fixed seed. Drawn once per process:
+    the seeded bugs' sweeps read them again (a check copies a sample's tensors and never changes them)."""
+    return tuple(drawn_samples(opinfo(covered), dtype))
+
+
+def drawn_samples(op: OpInfo, dtype: torch.dtype) -> Iterator[tuple[str, Any]]:
     requires_grad = dtype.is_floating_point and op.supports_autograd
     torch.manual_seed(SEED)
     basic = list(op.sample_inputs("cpu", dtype, requires_grad=requires_grad, set_seed=False))
@@ -845,7 +851,7 @@ def sweep(
     values don't change)."""
     report = Report()
     checker = Checker(mg, covered, dtype, report)
-    for index, (source, sample) in enumerate(samples(checker.op, dtype)):
+    for index, (source, sample) in enumerate(samples(covered, dtype)):
         if source not in sources:
             continue
         reason = skip_reason(covered, sample)

@@ -1279,8 +1279,10 @@ class Run:
                 self.fail(
                     f"{label}: values differ (IEEE fixes them to the bit):\n torch  {expected!r}\n engine {got!r}"
                 )
-            if shown(theirs) != shown(ours):
-                self.fail(f"{label}: repr differs:\n torch  {shown(theirs)}\n engine {shown(ours)}")
+            if repr_with_values(theirs, expected) != shown(ours):
+                self.fail(
+                    f"{label}: repr differs:\n torch  {repr_with_values(theirs, expected)}\n engine {shown(ours)}"
+                )
             return
         if not np.all(within(expected, got, 2 * q.b)):
             self.fail(
@@ -1301,17 +1303,29 @@ def grad_state(t: Any) -> Any:
     return grad if grad is None or isinstance(grad, tuple) else (id(grad), grad._version, values_of(grad).tobytes())
 
 
+TORCH_REPRS: dict[tuple[Any, ...], str] = {}  # repr_with_values's memo
+
+
 def repr_with_values(t: Any, values: Array) -> str:
-    """torch's repr of `t` as it would print the engine's values (values within the bound may print
-    differently from torch's own in the last digit)."""
+    """torch's repr of `t` holding `values` (its own, or the engine's: values within the bound may print
+    differently from torch's own in the last digit). Memoised: torch prints a CPU tensor from its values, dtype,
+    grad_fn and requires_grad alone (torch/_tensor_str.py, _str_intern), and most tensors print the same after
+    each statement, and on each engine a program is run against; printing is half of a run's time."""
     import torch
 
-    saved = t.detach().clone()
-    t.data.copy_(torch.from_numpy(values))
-    try:
-        return shown(t)
-    finally:
-        t.data.copy_(saved)
+    node = observe(t, "grad_fn")
+    node_name = node if node is None or isinstance(node, tuple) else (type(node).__name__, node.name())
+    key = (values.tobytes(), values.shape, repr(t.dtype), t.requires_grad, node_name)
+    if key not in TORCH_REPRS:
+        if len(TORCH_REPRS) >= 100_000:  # a long run's memory stays bounded
+            TORCH_REPRS.clear()
+        saved = t.detach().clone()
+        t.data.copy_(torch.from_numpy(values))
+        try:
+            TORCH_REPRS[key] = shown(t)
+        finally:
+            t.data.copy_(saved)
+    return TORCH_REPRS[key]
 
 
 def shown(t: Any) -> str:

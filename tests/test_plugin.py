@@ -157,8 +157,10 @@ def test_the_example_adapters_pass_through_the_plugin(
 
 def test_the_checkout_and_the_installed_plugin_register_it_once(learner_python: Path) -> None:
     """In the kit's checkout with the kit installed (CI's editable install), the entry point and the root
-    conftest.py name the same plugin: pytest loads it once, and --engine is not added twice."""
-    done = run([str(learner_python), "-m", "pytest", "-p", "no:cacheprovider", "--co", "-q", "--engine", "torch"], KIT)
+    conftest.py name the same plugin: pytest loads it once, and --engine is not added twice. (Collecting
+    reference/tests loads the root conftest.py as collecting everything does, without importing every test module.)"""
+    collect = ["-m", "pytest", "-p", "no:cacheprovider", "--co", "-q", "--engine", "torch", "reference/tests"]
+    done = run([str(learner_python), *collect], KIT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "reference/tests/test_contract.py::test_engine_keeps_the_contract[module_attributes]" in done.stdout
 
