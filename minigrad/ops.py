@@ -575,6 +575,8 @@ class T(Transpose):
     grad_fn_name = "TBackward0"
 
     def forward(self, a: Array, dim0: int = 0, dim1: int = 1) -> Array:
+        if a.ndim > 2:  # checked here, after autograd's refusal of a view made under no_grad (torch's order)
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a.ndim}D")
         self.axes = (1, 0) if a.ndim == 2 else tuple(range(a.ndim))  # as torch, 1-D and 0-d: their own transpose
         view: Array = a.transpose(self.axes)
         return view

@@ -621,8 +621,6 @@ class Tensor:
 
     # ------------------------------------------------------------ shape
     def t(self) -> Tensor:
-        if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
         return ops.T.apply(self)
 
     @property

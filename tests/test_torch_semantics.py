@@ -363,18 +363,22 @@ def view_of_a_no_grad_view_whose_base_was_modified(lib: ModuleType) -> dict[str,
 
 
 @program
-def matrix_products_check_shapes_after_autograd(lib: ModuleType) -> dict[str, Any]:
-    # torch checks mm's, mv's and dot's dimensions in the kernel, after refusing a view made under no_grad
+def dimensions_checked_after_autograd(lib: ModuleType) -> dict[str, Any]:
+    # torch checks mm's, mv's, dot's and t()'s dimensions in the kernel, after refusing a view made under no_grad
     x = lib.zeros(3, 3, requires_grad=True)
     y = -x
     with lib.no_grad():
         v = y.t()
     y += x
-    vector = lib.ones(3)
+    vector, z = lib.ones(3), lib.zeros(2, 1, 3, requires_grad=True)
+    with lib.no_grad():
+        cube = z.transpose(0, 1)
+    z.detach().add_(1)
     return {
         "mm": attempt(lambda: v.mm(vector)),
         "mv": attempt(lambda: v.mv(x)),
         "dot": attempt(lambda: vector.dot(v)),
+        "t() of 3-D": attempt(lambda: cube.t()),
         "shapes, then dtypes": [
             attempt(lambda: vector.dot(lib.ones(2, 2, dtype=lib.float64))),
             attempt(lambda: x.mv(lib.ones(2, 2, dtype=lib.float64))),
