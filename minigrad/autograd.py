@@ -274,8 +274,8 @@ class Function(Node):
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
         # Each saved array that is its input's data watches that input's version (`saved_inputs` says which
         # input each may be: inputs may share one array, as `x` and `x.detach()` do).
-        if True not in self.needs_input_grad:
-            return  # no graph will be recorded: nothing to save
+        if True not in self.needs_input_grad and not getattr(self, "_inputs", None):
+            return  # no graph will be recorded: nothing to save (one whose edges are all None saves, as torch)
         inputs = self._inputs
         self._saved = tuple(
             [
@@ -358,6 +358,9 @@ class Function(Node):
             except RuntimeError:  # a view's grad_fn refused: torch has converted the number arguments before
                 check_numbers((*inputs, *params.values()))
                 raise
+            if (None, 0) in node.next_functions:  # as torch, compute (and save for) only the gradients an edge
+                # takes: a view made under no_grad requires grad through its base, but its edge is None
+                node.needs_input_grad = tuple([child is not None for child, _ in node.next_functions])
             node._inputs = inputs
         filters = warnings.filters  # quiet_numpy(), inlined: this is the hot path
         token = None if filters and filters[0] is OWN_WARNINGS_IGNORED else numpy_errors.set(QUIET)

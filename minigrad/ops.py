@@ -161,6 +161,10 @@ class BinaryOp(Function):
                     saved.watch(given)  # type: ignore[arg-type]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        if True not in self.needs_input_grad:  # no edge takes a gradient: torch only unpacks what it saved
+            if self.saved_names:
+                self.saved_values  # noqa: B018 - it raises if what was saved is freed or modified
+            return None, None
         grad_a, grad_b = self.gradients(grad)
         if grad.ndim > 1 and not grad.flags.c_contiguous and is_dense(grad):  # grad comes first in torch's formulas
             grad_a = None if grad_a is None else laid_out_as(grad_a, grad)
@@ -246,6 +250,7 @@ class AddScaled(Add):
 
     def compute(self, a: Any, b: Any) -> Any:
         dtype, alpha = a.dtype, self.alpha  # promote() made `a` an array or numpy scalar of the result's dtype
+        np.broadcast_shapes(np.shape(a), np.shape(b))  # torch checks the shapes before alpha (ValueError: forward)
         if isinstance(alpha, bool):
             raise RuntimeError("Boolean alpha only supported for Boolean results.")
         if dtype.kind != "f":

@@ -320,8 +320,9 @@ def a_leaf_moved_into_the_graph_interior(lib: ModuleType) -> dict[str, Any]:
 
 @program
 def ops_on_a_view_made_under_no_grad(lib: ModuleType) -> dict[str, Any]:
-    # the view requires grad through its base, but its edge is None: torch saves nothing for mul's gradients
-    # there, so backward twice is no error; and it converts numbers before it reads a grad_fn
+    # the view requires grad through its base, but its edge is None: torch computes, and saves for, only the
+    # gradients an edge takes, so backward twice through mul is no error; it converts numbers before it reads
+    # a grad_fn
     x = lib.tensor(-2.5, requires_grad=True)
     with lib.no_grad():
         v = x.t()
@@ -335,6 +336,14 @@ def ops_on_a_view_made_under_no_grad(lib: ModuleType) -> dict[str, Any]:
     power, quotient = v**2, v / lib.tensor(2.0)
     backwards += [attempt(lambda: power.backward()) for _ in range(2)]
     backwards += [attempt(lambda: quotient.backward()) for _ in range(2)]
+    # mm saves the other operand only for a gradient an edge takes: none for the view's, so y's change is no error
+    matrix = lib.ones(2, 2, requires_grad=True)
+    with lib.no_grad():
+        view_of_matrix = matrix.t()
+    y = -x * lib.ones(2, 2)
+    product = y @ view_of_matrix
+    y *= 2
+    backwards.append(attempt(lambda: product.sum().backward()))
     with lib.no_grad():
         w = x.t()
     x.detach().add_(1)  # w's base modified: reading w's grad_fn now raises
@@ -385,6 +394,16 @@ def dimensions_checked_after_autograd(lib: ModuleType) -> dict[str, Any]:
             attempt(lambda: vector.mm(x)),
             attempt(lambda: x.mm(vector)),
         ],
+    }
+
+
+@program
+def alpha_checked_after_the_shapes(lib: ModuleType) -> dict[str, Any]:
+    integers, floats = lib.ones(2, 3, dtype=lib.int64), lib.ones(2)
+    return {
+        "int64, alpha=0.5": attempt(lambda: integers.sub(lib.ones(2, dtype=lib.int64), alpha=0.5)),
+        "alpha=1e50": attempt(lambda: floats.add(lib.ones(3), alpha=1e50)),
+        "alpha=True": attempt(lambda: integers.add(lib.ones(2), alpha=True)),
     }
 
 
