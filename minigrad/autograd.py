@@ -178,10 +178,12 @@ class AccumulateGrad(Node):
 
     def backward(self, grad: Array, version: int = 0, held: bool = False) -> tuple[Array | None, ...]:
         """`version`, `held`: what torch's tensor for `grad` would show (see run_backward)."""
-        if self.variable.grad_fn is not None:  # an in-place op made the leaf an op's output since the graph was made
+        variable = self.variable
+        # an in-place op made the leaf an op's output since the graph was made (a view: its grad_fn is rebuilt)
+        if variable._grad_fn is not None or (variable._base is not None and variable.grad_fn is not None):
             raise RuntimeError("leaf variable has been moved into the graph interior")
-        if self.variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
-            self.variable._accumulate_grad(grad, version, held)
+        if variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
+            variable._accumulate_grad(grad, version, held)
         return ()
 
 
