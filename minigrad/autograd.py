@@ -178,8 +178,12 @@ class AccumulateGrad(Node):
 
     def backward(self, grad: Array, version: int = 0, held: bool = False) -> tuple[Array | None, ...]:
         """`version`, `held`: what torch's tensor for `grad` would show (see run_backward)."""
-        if self.variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
-            self.variable._accumulate_grad(grad, version, held)
+        variable = self.variable
+        # an in-place op made the leaf an op's output since the graph was made (a view: its grad_fn is rebuilt)
+        if variable._grad_fn is not None or (variable._base is not None and variable.grad_fn is not None):
+            raise RuntimeError("leaf variable has been moved into the graph interior")
+        if variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
+            variable._accumulate_grad(grad, version, held)
         return ()
 
 
@@ -250,6 +254,9 @@ class Function(Node):
     saved_names: ClassVar[tuple[str, ...]] = ()
     saved_inputs: ClassVar[tuple[int | None, ...]] = ()  # for each saved name, the input it is (None: no input)
     saved_attributes: ClassVar[SavedAttributes] = {}
+    # torch saves each value only for the gradients an edge takes (mul, mm, mv, dot), or for any (div's divisor,
+    # pow's base): a backward whose edges are all None then unpacks nothing, or what was saved.
+    saves_per_gradient: ClassVar[bool] = False
     forward: Callable[..., Array]
     needs_input_grad: tuple[bool, ...]
     _saved: tuple[SavedValue, ...] | None  # None once released
@@ -282,6 +289,10 @@ class Function(Node):
     @property
     def saved_values(self) -> tuple[Any, ...]:
         if self._saved is None:
+            if self.saves_per_gradient and all(child is None for child, _ in self.next_functions):
+                # every input requires grad only through a base, as a view made under no_grad does: its edge is
+                # None, and torch saved nothing for the gradients no edge takes (nor freed anything)
+                return (None,) * len(self.saved_names)
             raise RuntimeError(BACKWARD_TWICE)
         # unpack() only where a version changed (it raises): the check inline, as this runs for every node
         return tuple(
@@ -335,12 +346,20 @@ class Function(Node):
         recording = True in needs
         if recording:  # as torch: numbered and linked before forward runs
             node.sequence_nr = next_sequence_nr()
-            node.next_functions = tuple(
-                [  # x._node(), inlined for the common case: an op's output, not a view
-                    (x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0) if need else (None, 0)  # type: ignore[union-attr]
-                    for x, need in zip(inputs, needs, strict=False)
-                ]
-            )
+            try:
+                node.next_functions = tuple(
+                    [  # x._node(), inlined for the common case: an op's output, not a view
+                        (
+                            (x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0)  # type: ignore[union-attr]
+                            if need
+                            else (None, 0)
+                        )
+                        for x, need in zip(inputs, needs, strict=False)
+                    ]
+                )
+            except RuntimeError:  # a view's grad_fn refused: torch has converted the number arguments before
+                check_numbers((*inputs, *params.values()))
+                raise
             node._inputs = inputs
         filters = warnings.filters  # quiet_numpy(), inlined: this is the hot path
         token = None if filters and filters[0] is OWN_WARNINGS_IGNORED else numpy_errors.set(QUIET)
@@ -364,6 +383,15 @@ class Function(Node):
             assert isinstance(base, Tensor)
             out._make_view_of(base, node)
         return out
+
+
+def check_numbers(arguments: tuple[Any, ...]) -> None:
+    """torch's OverflowError for an int argument beyond 64 bits."""
+    from minigrad.ops import int_scalar  # ops builds on this module
+
+    for x in arguments:
+        if type(x) is int:
+            int_scalar(x)
 
 
 class CopySlices(Node):
@@ -488,11 +516,16 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             old = buffers[child]
             old_version, old_held, old_memory_held = unusual.get(child, COMMON)
             # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out
-            # as the old one (its first operand); here, out of place always (arrays may be shared)
+            # as the old one (its first operand). In place here too, where no one else can see it (the x * x of a
+            # large loss then costs no third array); not while an observer (walkthrough) keeps the gradients.
             in_place = not (old_held or old_memory_held) and old.base is None and is_dense(old)
-            grad = old + grad
-            if grad.ndim > 1 and not old.flags.c_contiguous:
-                grad = ops.laid_out_as(grad, old)
+            if in_place and on_node is None and type(old) is ndarray and old.dtype == grad.dtype:
+                old += grad
+                grad = old
+            else:
+                grad = old + grad
+                if grad.ndim > 1 and not old.flags.c_contiguous:
+                    grad = ops.laid_out_as(grad, old)
             flags = (old_version + 1 if in_place else 0, False, False)
         buffers[child] = grad
         if flags != COMMON:

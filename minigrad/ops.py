@@ -273,6 +273,7 @@ class SubScaled(AddScaled):
 
 class Mul(BinaryOp):
     grad_fn_name = "MulBackward0"
+    saves_per_gradient = True
     saved_names = ("other", "self")
     saved_inputs = (1, 0)
 
@@ -630,10 +631,16 @@ class Mm(Function):
     """Matrix times matrix."""
 
     grad_fn_name = "MmBackward0"
+    saves_per_gradient = True
     saved_names = ("mat2", "self")
     saved_inputs = (1, 0)
 
     def forward(self, a: Array, b: Array) -> Array:
+        # torch checks shapes and dtypes in the kernel, after autograd's checks (a view made under no_grad...)
+        if a.ndim != 2:
+            raise RuntimeError("self must be a matrix")
+        if b.ndim != 2:
+            raise RuntimeError("mat2 must be a matrix")
         if a.shape[1] != b.shape[0]:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
@@ -653,10 +660,13 @@ class Mv(Function):
     """Matrix times vector."""
 
     grad_fn_name = "MvBackward0"
+    saves_per_gradient = True
     saved_names = ("self", "vec")
     saved_inputs = (0, 1)
 
     def forward(self, a: Array, v: Array) -> Array:
+        if a.ndim != 2 or v.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
         if a.shape[1] != v.shape[0]:
             raise RuntimeError(
                 f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})"
@@ -677,10 +687,13 @@ class Dot(Function):
     """Vector times vector."""
 
     grad_fn_name = "DotBackward0"
+    saves_per_gradient = True
     saved_names = ("self", "tensor")
     saved_inputs = (0, 1)
 
     def forward(self, u: Array, v: Array) -> Array:
+        if u.ndim != 1 or v.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {u.ndim}D and {v.ndim}D tensors")
         if u.dtype != v.dtype:  # torch checks dtypes before sizes here (mm and mv: sizes first)
             raise RuntimeError(
                 "dot : expected both vectors to have same dtype, but found "

@@ -58,9 +58,6 @@ VIEW_MADE_WITHOUT_GRAD = (
     "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if "
     "you want the inplace to be tracked)."
 )
-VIEW_MADE_WITHOUT_GRAD_BASE_MODIFIED = VIEW_MADE_WITHOUT_GRAD.replace(
-    "is being modified inplace", "its base or another view of its base has been modified inplace"
-)
 OVERLAP = (
     "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
     "location. Please clone() the tensor before performing the operation."
@@ -213,9 +210,18 @@ class Tensor:
         if self._grad_fn is None and not base._requires_grad:
             return  # nothing to rebuild (torch leaves its version mark as it was, too)
         if self._view_made_without_grad:
-            raise RuntimeError(VIEW_MADE_WITHOUT_GRAD_BASE_MODIFIED)
+            raise self._made_without_grad_error("its base or another view of its base has been")
         self._grad_fn, self._requires_grad = AsStrided(base, self._view_ops), True
         self._view_version = self._version_counter[0]
+
+    def _made_without_grad_error(self, modified: str) -> RuntimeError:
+        """torch's refusal of a view made under no_grad (or a view of one) that is, or whose memory has been,
+        modified in place with grad mode on: worded by whether the view has a grad_fn of its own."""
+        node = self._grad_fn
+        subject = (
+            "A view was" if node is None else f"Output 0 of {origin_name(node.name())} is a view of a view which was"
+        )
+        return RuntimeError(VIEW_MADE_WITHOUT_GRAD.replace("A view was", subject).replace("is being", modified))
 
     def _is_view(self) -> bool:
         """Whether it shares memory with `_base` (torch's spellings, which tools such as torchviz read)."""
@@ -271,10 +277,11 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, requires_grad: bool) -> None:
-        # torch's setter words two refusals differently from requires_grad_()
+        # torch's setter words two refusals differently from requires_grad_(). Both read the grad_fn field as it
+        # is (`_grad_fn`), not as a view's read rebuilds it: a view made under no_grad stays a leaf here.
         if not isinstance(requires_grad, bool):
             raise RuntimeError("requires_grad must be a bool")
-        if requires_grad and self.grad_fn is not None:
+        if requires_grad and self._grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
@@ -285,7 +292,7 @@ class Tensor:
             raise ArgumentTypeError("requires_grad_", "requires_grad", 1, "bool", requires_grad)
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError(INT_REQUIRES_GRAD)
-        if not requires_grad and self.grad_fn is not None:
+        if not requires_grad and self._grad_fn is not None:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
@@ -515,14 +522,7 @@ class Tensor:
         base = self._base
         if base is not None:
             if self._view_made_without_grad:
-                node = self._grad_fn  # none if this view itself was made under no_grad; torch words each case
-                raise RuntimeError(
-                    VIEW_MADE_WITHOUT_GRAD
-                    if node is None
-                    else VIEW_MADE_WITHOUT_GRAD.replace(
-                        "A view was", f"Output 0 of {origin_name(node.name())} is a view of a view which was"
-                    )
-                )
+                raise self._made_without_grad_error("is being")
             if self.requires_grad and base.is_leaf:
                 raise RuntimeError("a view of " + LEAF_IN_PLACE)
         if self.requires_grad and self.is_leaf:
@@ -582,14 +582,16 @@ class Tensor:
 
     def _check_no_partial_overlap(self, source: Array) -> None:
         """torch refuses to write into memory that the other operand reads in another layout (`b = a.t();
-        b += a`); the same array (`a += a`) is fine."""
+        b += a`). Its rule (get_overlap_status): two dense arrays over the same bytes with the same strides are
+        one layout (`a += a`, or a (2, 1) tensor and its (1, 2) transpose); any other overlap of dense arrays
+        is refused; an array with gaps or repeats is not checked."""
         data = self._data
-        if source is data or not np.shares_memory(data, source):
+        if source is data or not (is_packed(data) and is_packed(source)) or not np.shares_memory(data, source):
             return
         same_layout = (
             source.__array_interface__["data"] == data.__array_interface__["data"]
+            and source.nbytes == data.nbytes
             and source.strides == data.strides
-            and source.shape == data.shape
         )
         if not same_layout:
             raise RuntimeError(OVERLAP)
@@ -661,24 +663,25 @@ class Tensor:
         return other.matmul(self) if isinstance(other, Tensor) else NotImplemented
 
     def mm(self, mat2: Tensor) -> Tensor:
-        mat2 = tensor_argument(mat2, "mm", "mat2")
-        if self.ndim != 2:
-            raise RuntimeError("self must be a matrix")
-        if mat2.ndim != 2:
-            raise RuntimeError("mat2 must be a matrix")
-        return ops.Mm.apply(self, mat2)
+        return ops.Mm.apply(self, tensor_argument(mat2, "mm", "mat2"))
 
     def mv(self, vec: Tensor) -> Tensor:
-        vec = tensor_argument(vec, "mv", "vec")
-        if self.ndim != 2 or vec.ndim != 1:
-            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.ndim}, {vec.ndim}")
-        return ops.Mv.apply(self, vec)
+        return ops.Mv.apply(self, tensor_argument(vec, "mv", "vec"))
 
     def dot(self, tensor: Tensor) -> Tensor:
-        tensor = tensor_argument(tensor, "dot", "tensor")
-        if self.ndim != 1 or tensor.ndim != 1:
-            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {tensor.ndim}D tensors")
-        return ops.Dot.apply(self, tensor)
+        return ops.Dot.apply(self, tensor_argument(tensor, "dot", "tensor"))
+
+
+def is_packed(array: Array) -> bool:
+    """torch's is_non_overlapping_and_dense: the elements fill a block of memory, each once, in some order
+    of the dims."""
+    expected = array.itemsize
+    for size, stride in sorted(zip(array.shape, array.strides, strict=True), key=lambda dim: dim[1]):
+        if size != 1:
+            if stride != expected:
+                return False
+            expected *= size
+    return True
 
 
 OPERANDS = (Tensor, int, float)  # what the operators take as they are (bool is an int)

@@ -23,13 +23,20 @@ bit. B is propagated op by op (u: the result dtype's unit roundoff, γ_n = n·u/
 - the inputs (factories, literals, a Python number converted to the tensor's dtype): exact, B = 0;
 - a ± b: B_a + B_b + u·(|v| + B_a + B_b);  a·b: |a|·B_b + |b|·B_a + B_a·B_b, plus u·(|v| + that);
 - a / b: (|a|·B_b + |b|·B_a) / (|b|·(|b| − B_b)) plus u·(|v| + that), infinite where |b| ≤ B_b;
-- number ** a: the largest change of number ** x over [a − B_a, a + B_a], plus γ_2·|v| (library pow);
-- a ** n: the largest change of x ** n over [|a| − B_a, |a| + B_a] (or (|a| + B_a)^n − |a|^n for n ≥ 0),
-  plus γ_k·(|a| + B_a)^n, k the roundings the engines' kernels make (two for a library pow, not correctly
-  rounded: README);
+- number ** a: the largest change of number ** x over [a − B_a, a + B_a], plus γ_2·|v| (library pow); for an
+  integer a, torch's integer pow, exact (wrapping; a negative exponent gives 0);
+- a ** n for n in 0, 1, 2, 3, -1, -2: the engines' products and quotients (x·x·x, 1 / (x·x)), as above; for
+  other n, the largest change of x ** n over [|a| − B_a, |a| + B_a] (or (|a| + B_a)^n − |a|^n for n ≥ 0),
+  plus γ_2·(|a| + B_a)^n (library pow, not correctly rounded: README);
 - a sum of n terms: ΣB + γ_(n−1)·Σ(|a| + B) (NUMERICS.md); a mean adds 2u·|v| for its division;
 - a matrix product: |A|·B_B + B_A·|B| + B_A·B_B + γ_k·(|A| + B_A)·(|B| + B_B), over the k products;
-- a transpose or broadcast moves B with the values; a cast down to float32 adds u32·|v|.
+- a transpose or broadcast moves B with the values; a cast down to float32 adds u32·|v|;
+- underflow: each rounding that may land in the subnormal range (a product, a quotient, a library pow) adds
+  half the smallest subnormal, η (the standard model fl(x) = x·(1 + δ) + η); a sum needs none (a subnormal
+  sum is exact);
+- overflow: where every value within B of v is beyond the dtype's largest finite value, the result is v's
+  infinity (B = 0: a finite result would be further than B from v); where only some are, or where a partial
+  sum or product may be (their signs may differ: inf − inf is nan), B is infinite.
 backward propagates the same way through each node's gradient formula (torch's formulas, composed of the ops
 above), including the unbroadcast sums, the casts to each input's dtype and the sums of contributions arriving
 by several paths. The flag stays "exact" through elementwise ops on exact inputs and through a sum of two
@@ -62,6 +69,10 @@ import minigrad
 
 Array = npt.NDArray[Any]
 UNIT_ROUNDOFF = {"float32": 2.0**-24, "float64": 2.0**-53, "int64": 0.0}
+# the absolute error a rounding into the subnormal range may add: half the smallest subnormal (float64's half
+# is not a float64: its smallest subnormal instead)
+UNDERFLOW = {"float32": 2.0**-150, "float64": 2.0**-1074, "int64": 0.0}
+LARGEST = {"float32": float(np.finfo(np.float32).max), "float64": float(np.finfo(np.float64).max), "int64": np.inf}
 
 
 # ================================================================ the shadow: exact value, bound, exactness
@@ -95,10 +106,28 @@ def gamma(n: int, u: float) -> float:
 
 
 def rounded(v: Array, carried: Array, exact: bool, dtype: str) -> Q:
-    """The result of one correctly rounded operation: the carried input error plus u·(|v| + carried)."""
+    """The result of one correctly rounded operation: the carried input error plus u·(|v| + carried), plus
+    half the smallest subnormal where it underflows."""
     u = UNIT_ROUNDOFF[dtype]
     with np.errstate(all="ignore"):
-        return Q(v, carried + u * (np.abs(v) + carried), exact, dtype)
+        return overflowed(Q(v, carried + u * (np.abs(v) + carried) + UNDERFLOW[dtype], exact, dtype))
+
+
+def overflowed(q: Q, reach: Array | None = None) -> Q:
+    """IEEE overflow: a result beyond the dtype's largest finite value is ±inf. For one rounded result (`reach`
+    None): where every value within B of v is beyond it, the engines' result is v's infinity (a finite one
+    would be more than B from v: IEEE fixes it, B = 0); where only some are, it may be either (B infinite).
+    For a sum or matrix product, whose partial sums may overflow with either sign (and inf − inf is nan):
+    B is infinite wherever `reach`, the largest magnitude a partial sum can have, is beyond it."""
+    largest = LARGEST[q.dtype]
+    with np.errstate(all="ignore"):
+        certain = np.abs(q.v) - q.b > largest if reach is None else False
+        reach = np.abs(q.v) + q.b if reach is None else reach
+        if not np.any(reach > largest):
+            return q  # the common case
+        v = np.where(certain, np.copysign(np.inf, q.v), q.v)
+        b = np.where(certain, 0.0, np.where(reach > largest, np.inf, q.b))
+    return Q(v, b, q.exact, q.dtype)
 
 
 def cast(q: Q, dtype: str) -> Q:
@@ -106,9 +135,11 @@ def cast(q: Q, dtype: str) -> Q:
         return q
     if dtype == "int64":
         raise AssertionError("no op casts a float to int64")
+    if dtype == "float32" and q.dtype == "float64":
+        q = rounded(q.v, q.b, q.exact, dtype)
     with np.errstate(all="ignore"):
         v = q.v.astype(dtype).astype(np.float64)  # the engines round to the narrower type
-    return rounded(v, q.b, q.exact, dtype) if dtype == "float32" and q.dtype == "float64" else Q(v, q.b, q.exact, dtype)
+    return Q(v, q.b, q.exact, dtype)
 
 
 def add(a: Q, b: Q, sign: float = 1.0) -> Q:
@@ -139,7 +170,12 @@ EXACT_POWERS = (0, 1, 2, 3, -1, -2)  # computed by both engines with correctly r
 
 
 def power(a: Q, n: float) -> Q:
-    """`a ** n`, n a Python number (int or float)."""
+    """`a ** n`, n a Python number (int or float). The exact powers are the engines' products and quotients
+    (x ** 3 is x·x·x, x ** -2 is 1 / (x·x)), each rounded as above."""
+    if n in EXACT_POWERS:
+        one = given_values(np.ones_like(a.v), a.dtype)
+        square = mul(a, a) if n in (2, 3, -2) else one
+        return {0: one, 1: a, 2: square, 3: mul(square, a), -1: div(one, a), -2: div(one, square)}[int(n)]
     with np.errstate(all="ignore"):
         v = np.power(a.v, float(n))
         lo, hi = np.maximum(np.abs(a.v) - a.b, 0.0), np.abs(a.v) + a.b
@@ -149,31 +185,36 @@ def power(a: Q, n: float) -> Q:
             ends = np.maximum(np.abs(np.power(lo, n) - np.abs(v)), np.abs(np.power(hi, n) - np.abs(v)))
             change = np.where((lo > 0) | (a.b == 0), ends, np.inf)
         change = np.where(a.b == 0, 0.0, np.nan_to_num(change, nan=np.inf))
-        roundings = {0: 0, 1: 0, 2: 1, 3: 2, -1: 1, -2: 2}.get(int(n), 2) if n in EXACT_POWERS else 2
         size = np.where(np.isfinite(v), np.abs(v), 0.0) + change
-        bound = change + gamma(roundings, a.u) * size
-        return Q(v, bound, a.exact and n in EXACT_POWERS, a.dtype)
+        bound = change + gamma(2, a.u) * size + 2 * UNDERFLOW[a.dtype]
+        return overflowed(Q(v, bound, False, a.dtype))
 
 
 def exp_base(base: float, a: Q) -> Q:
     """`base ** a` for a Python number base: library pow (not correctly rounded: 2 roundings' allowance)
-    plus the largest change over [a − B, a + B] (exp is monotone in a)."""
+    plus the largest change over [a − B, a + B] (exp is monotone in a). For an integer `a` (base an int),
+    torch's integer pow: products that wrap, and a negative exponent's fraction truncated (to 0 for |base| > 1)."""
+    if a.dtype == "int64":
+        exponent = a.v.astype(np.int64)
+        with np.errstate(all="ignore"):
+            wrapped = np.power(np.int64(base), np.maximum(exponent, 0)).astype(np.float64)
+            fraction = np.trunc(float(base) ** exponent.astype(np.float64)) + 0.0  # + 0.0: no negative zero
+        return given_values(np.where(exponent >= 0, wrapped, fraction), "int64")
     with np.errstate(all="ignore"):
         v = np.power(float(base), a.v)
         change = np.maximum(np.abs(np.power(float(base), a.v + a.b) - v), np.abs(np.power(float(base), a.v - a.b) - v))
         change = np.where(a.b == 0, 0.0, np.nan_to_num(change, nan=np.inf))
-        exact = a.dtype == "int64"
-        return Q(v, change + (0.0 if exact else gamma(2, a.u)) * (np.abs(v) + change), exact, a.dtype)
+        allowance = gamma(2, a.u) * (np.abs(v) + change) + 2 * UNDERFLOW[a.dtype]
+        return overflowed(Q(v, change + allowance, False, a.dtype))
 
 
 def reduce_sum(a: Q, dims: tuple[int, ...], keepdim: bool) -> Q:
     n = int(np.prod([a.v.shape[d] for d in dims])) if dims else 1
     with np.errstate(all="ignore"):
         v = a.v.sum(axis=dims, keepdims=keepdim)
-        bound = a.b.sum(axis=dims, keepdims=keepdim) + gamma(max(n - 1, 0), a.u) * a.top.sum(
-            axis=dims, keepdims=keepdim
-        )
-    return Q(np.asarray(v), np.asarray(bound), a.exact and a.dtype == "int64", a.dtype)
+        reach = a.top.sum(axis=dims, keepdims=keepdim)
+        bound = a.b.sum(axis=dims, keepdims=keepdim) + gamma(max(n - 1, 0), a.u) * reach
+    return overflowed(Q(np.asarray(v), np.asarray(bound), a.exact and a.dtype == "int64", a.dtype), reach + bound)
 
 
 def reduce_mean(a: Q, dims: tuple[int, ...], keepdim: bool) -> Q:
@@ -181,7 +222,7 @@ def reduce_mean(a: Q, dims: tuple[int, ...], keepdim: bool) -> Q:
     total = reduce_sum(a, dims, keepdim)
     with np.errstate(all="ignore"):
         v, carried = total.v / n, total.b / n
-        return Q(v, carried + 2 * a.u * (np.abs(v) + carried), False, a.dtype)
+        return Q(v, carried + 2 * a.u * (np.abs(v) + carried) + UNDERFLOW[a.dtype], False, a.dtype)
 
 
 def permute(a: Q, axes: Sequence[int]) -> Q:
@@ -208,8 +249,9 @@ def matmul(a: Q, b: Q) -> Q:
     with np.errstate(all="ignore"):
         v = np.matmul(a.v, b.v)
         carried = np.matmul(np.abs(a.v), b.b) + np.matmul(a.b, np.abs(b.v)) + np.matmul(a.b, b.b)
-        bound = carried + gamma(k, a.u) * np.matmul(a.top, b.top)
-    return Q(np.asarray(v), np.asarray(bound), a.dtype == "int64", a.dtype)
+        reach = np.matmul(a.top, b.top)
+        bound = carried + gamma(k, a.u) * reach + k * UNDERFLOW[a.dtype]  # each product may underflow
+    return overflowed(Q(np.asarray(v), np.asarray(bound), a.dtype == "int64", a.dtype), reach + bound)
 
 
 def outer(a: Q, b: Q) -> Q:
@@ -243,7 +285,8 @@ class Node:
 @dataclasses.dataclass(eq=False)
 class Var:
     """The shadow of one engine tensor: its quantity, the node that made it (None for a leaf or a no-grad
-    result), its storage (shared by views and detach) and its axes within that storage's base layout."""
+    result), its storage (shared by views and detach), its axes within the layout of the storage's first
+    tensor, and for a view the tensor it is a view of (torch's `_base`: a view of a view has its base's)."""
 
     q: Q
     torch: Any  # the torch tensor it shadows (for its flags at backward time)
@@ -251,6 +294,7 @@ class Var:
     grad: Q | None = None
     storage: list[Var] = dataclasses.field(default_factory=list)
     axes: tuple[int, ...] = ()
+    base: Var | None = None
 
     def __post_init__(self) -> None:
         if not self.storage:
@@ -618,7 +662,7 @@ def render(statement: Statement, env: Env, spellings: set[str]) -> Line | None:
         return Line(f"{name} = {first}.detach()", name, Shadow.detach_op(name, first))
     if kind == "requires_grad":
         form = pick.choice(["requires_grad_()", "requires_grad_(False)", "requires_grad = True"])
-        return Line(f"{first}.{form}", None, None)  # the shadow needs nothing: flags are read from torch
+        return Line(f"{first}.{form}", None, Shadow.requires_grad_op(first))
     if kind == "zero_grad":
         with_grad = env.names(lambda t: leaf_grad(t) is not None)
         if not with_grad:
@@ -664,6 +708,7 @@ class Shadow:
     def __init__(self, env: Env) -> None:
         self.env = env
         self.vars: dict[str, Var] = {}
+        self.reached: set[str] | None = None  # the leaves a backward that failed part-way reached (names)
 
     def torch_of(self, name: str) -> Any:
         return self.env.tensors[name]
@@ -752,7 +797,7 @@ class Shadow:
                 return (permute(g, inverse),)
 
             out = shadow.result(name, q, [(var, requires(before, first))], backward, quiet)
-            out.storage = var.storage
+            out.storage, out.base = var.storage, var.base or var
             out.axes = tuple(before_axes[i] for i in axes)
             var.storage.append(out)
 
@@ -793,7 +838,8 @@ class Shadow:
                 q = cast(q, dtype)
                 inputs = (old_handle, None if var_b is None else handle(var_b, requires(before, other)))
             q = dataclasses.replace(q, dtype=dtype)
-            recorded = grad_fn(t) is not None and grad_fn(t) is not before[target][1]  # torch recorded the op
+            # torch recorded the op (under no_grad, a view's grad_fn may still change: to AsStrided, see write)
+            recorded = not quiet and grad_fn(t) is not None and grad_fn(t) is not before[target][1]
             write(shadow, var, q, Node(inputs, backward) if recorded else None, before)
 
         return run
@@ -805,6 +851,14 @@ class Shadow:
             out = Var(var.q, shadow.torch_of(name), storage=var.storage, axes=var.axes)
             var.storage.append(out)
             shadow.vars[name] = out
+
+        return run
+
+    @staticmethod
+    def requires_grad_op(target: str) -> Any:
+        def run(shadow: Shadow, before: Before) -> None:
+            # flags are read from torch; a view whose base comes to require grad gets a history (AsStrided)
+            reroot_views(shadow, shadow.vars[target].storage, before)
 
         return run
 
@@ -842,7 +896,9 @@ class Shadow:
             start = handle(var, True)
             assert start is not None
             for leaf_id, arrived in run_backward(start, g).items():
-                leaf = next(v for v in shadow.vars.values() if id(v) == leaf_id)
+                name, leaf = next((n, v) for n, v in shadow.vars.items() if id(v) == leaf_id)
+                if shadow.reached is not None and name not in shadow.reached:
+                    continue
                 if leaf.torch.requires_grad and observe(leaf.torch, "is_leaf") is True:
                     arrived = cast(arrived, leaf.q.dtype)
                     leaf.grad = arrived if leaf.grad is None else add(leaf.grad, arrived)
@@ -946,27 +1002,42 @@ def matmul_gradients(a: Q, b: Q, g: Q) -> tuple[Q | None, Q | None]:
 
 
 def write(shadow: Shadow, var: Var, q: Q, node: Node | None, before: Before) -> None:
-    """An in-place write to `var`: every tensor sharing its storage sees the new values. Those whose grad_fn
-    torch changed are re-rooted: the storage's base (the tensor that made it) takes `var`'s new history
-    (torch's CopySlices), and its views reach the base's history as it is now (AsStridedBackward0)."""
-    root = var.storage[0]
-    in_root_layout = permute(q, tuple(np.argsort(var.axes)))
-    if node is not None:
+    """An in-place write to `var` (recorded as `node`, or None): every tensor sharing its storage sees the new
+    values. A recorded write gives `var` its new history, or for a view its base (torch's CopySlices: `node`
+    inside the view's layout); then each view whose grad_fn torch changed reaches its base's history as it
+    is now (AsStridedBackward0)."""
+    in_first_layout = relayout(q, var.axes, tuple(range(q.v.ndim)))
+    for other in var.storage:
+        other.q = dataclasses.replace(permute(in_first_layout, other.axes), exact=q.exact)
+    base = var.base
+    if node is not None and base is None:
         var.node = node
-    var.q = q
-    for other in sorted(var.storage, key=lambda member: member is not root):  # the base first
-        if other is var:
-            continue
-        other.q = dataclasses.replace(permute(in_root_layout, other.axes), exact=q.exact)
-        name = next(n for n, v in shadow.vars.items() if v is other)
-        if grad_fn(other.torch) is None or grad_fn(other.torch) is before[name][1]:
+    elif node is not None and base is not None:
+        base.node = relayout_node(node, base.axes, var.axes)
+    reroot_views(shadow, var.storage, before)
+
+
+def reroot_views(shadow: Shadow, storage: list[Var], before: Before) -> None:
+    """Each view in `storage` whose grad_fn torch changed (rebuilt as AsStridedBackward0 once its memory was
+    written or its base came to require grad) reaches its base's history as it is now."""
+    for view in storage:
+        name = next(n for n, v in shadow.vars.items() if v is view)
+        base = view.base
+        if base is None or grad_fn(view.torch) is None or grad_fn(view.torch) is before[name][1]:
             continue  # torch left its history as it was
-        if other is root:
-            source, to_source = handle(var, True), var.axes  # root layout -> var's
-        else:
-            source, to_source = handle(root, True), tuple(np.argsort(other.axes))  # other's layout -> root's
+        source = handle(base, True)
         if source is not None:
-            other.node = Node((source,), lambda g, axes=to_source: (permute(g, axes),))  # type: ignore[misc]
+            view.node = relayout_node(source, view.axes, base.axes)
+
+
+def relayout(q: Q, from_axes: tuple[int, ...], to_axes: tuple[int, ...]) -> Q:
+    """`q`, laid out as a tensor of the same storage with axes `from_axes`, in the layout of one with `to_axes`."""
+    return permute(permute(q, tuple(np.argsort(from_axes))), to_axes)
+
+
+def relayout_node(source: Handle, from_axes: tuple[int, ...], to_axes: tuple[int, ...]) -> Node:
+    """A node passing its gradient to `source`, from the layout with `from_axes` to the one with `to_axes`."""
+    return Node((source,), lambda g: (relayout(g, from_axes, to_axes),))
 
 
 # ================================================================ running and comparing
@@ -1128,17 +1199,24 @@ class Run:
         elif theirs.error is None and line.shadow is not None:
             line.shadow(self.shadow, before)
         elif theirs.error is not None and ".backward(" in line.source:
-            self.resync_partial_backward(grads_before)
+            self.resync_partial_backward(line, before, grads_before)
         if line.binds == "r" and theirs.error is None:
             self.compare_query(torch_space.pop("r"), engine_space.pop("r"), line)
         self.compare_all()
 
-    def resync_partial_backward(self, grads_before: dict[str, Any]) -> None:
-        """torch's backward may fail part-way (a saved tensor modified in place) after filling some leaves'
-        grads; those take torch's values, compared to the bit (an engine must reach them the same way)."""
-        for name, t in self.env.tensors.items():
-            if grad_state(t) != grads_before[name] and leaf_grad(t) is not None:
-                self.shadow.vars[name].grad = given_values(values_of(leaf_grad(t)), str(t.dtype).removeprefix("torch."))
+    def resync_partial_backward(self, line: Line, before: Before, grads_before: dict[str, Any]) -> None:
+        """torch's backward may fail part-way (a saved tensor modified in place, the graph freed) after filling
+        some leaves' grads. A leaf's AccumulateGrad runs once all of its gradient has arrived, so those leaves
+        take all that the shadow's backward gives them; the others keep theirs."""
+        reached = {
+            n for n, t in self.env.tensors.items() if grad_state(t) != grads_before[n] and leaf_grad(t) is not None
+        }
+        if reached and line.shadow is not None:
+            self.shadow.reached = reached
+            try:
+                line.shadow(self.shadow, before)
+            finally:
+                self.shadow.reached = None
 
     def compare_outcomes(self, theirs: Outcome, ours: Outcome) -> None:
         name = self.engine.__name__.split(".")[0]

@@ -283,6 +283,108 @@ def requires_grad_turned_off_after_the_graph_was_made(lib: ModuleType) -> dict[s
 
 
 @program
+def requires_grad_set_on_views_whose_base_was_modified(lib: ModuleType) -> dict[str, Any]:
+    # torch's setter and requires_grad_() read the grad_fn field as it is, not as reading grad_fn rebuilds it
+    x = lib.ones(2, 2, 3, requires_grad=True)
+    y = x + x
+    with lib.no_grad():
+        made_without_grad = y.transpose(0, 1)
+    made_with_grad = y.transpose(0, 1)
+    z = lib.zeros(2, 3)
+    of_a_base_needing_none = z.t()
+    y += x
+    z += lib.ones(2, 3, requires_grad=True)
+    return {
+        "no_grad view = True": attempt(lambda: setattr(made_without_grad, "requires_grad", True)),
+        "no_grad view _(False)": attempt(lambda: made_without_grad.requires_grad_(False)),
+        "view = True": attempt(lambda: setattr(made_with_grad, "requires_grad", True)),
+        "view _(False)": attempt(lambda: made_with_grad.requires_grad_(False)),
+        "view of z = True": attempt(lambda: setattr(of_a_base_needing_none, "requires_grad", True)),
+        "view of z _(False)": attempt(lambda: of_a_base_needing_none.requires_grad_(False)),
+        "views": (made_without_grad.requires_grad, made_with_grad, of_a_base_needing_none),
+        "y": y,
+        "z": z,
+    }
+
+
+@program
+def a_leaf_moved_into_the_graph_interior(lib: ModuleType) -> dict[str, Any]:
+    # the graph reaches x's AccumulateGrad, but x has since become an op's output (in place)
+    x = lib.tensor(1.0, requires_grad=True)
+    w = lib.tensor(2.0, requires_grad=True)
+    y = x * 3 + w * 2
+    x.requires_grad_(False)
+    x += w
+    return {"backward": attempt(lambda: y.backward()), "x": x, "w": w}
+
+
+@program
+def ops_on_a_view_made_under_no_grad(lib: ModuleType) -> dict[str, Any]:
+    # the view requires grad through its base, but its edge is None: torch saves nothing for mul's gradients
+    # there, so backward twice is no error; and it converts numbers before it reads a grad_fn
+    x = lib.tensor(-2.5, requires_grad=True)
+    with lib.no_grad():
+        v = x.t()
+    square, a = v * v, lib.ones(2, 3)
+    u = a.t()  # made before a required grad
+    a.requires_grad_()
+    tripled = u * 3
+    backwards = [attempt(lambda: square.backward()) for _ in range(2)]
+    backwards += [attempt(lambda: tripled.sum().backward()) for _ in range(2)]
+    # torch's pow and div save their input and divisor whatever the edges: a second backward finds them freed
+    power, quotient = v**2, v / lib.tensor(2.0)
+    backwards += [attempt(lambda: power.backward()) for _ in range(2)]
+    backwards += [attempt(lambda: quotient.backward()) for _ in range(2)]
+    with lib.no_grad():
+        w = x.t()
+    x.detach().add_(1)  # w's base modified: reading w's grad_fn now raises
+    return {
+        "backwards": backwards,
+        "square": square,
+        "tripled": tripled,
+        "x": x,
+        "a": a,
+        "w + 2**64": attempt(lambda: w + 2**64),
+        "2**64 - w": attempt(lambda: 2**64 - w),
+        "w * 2.5": attempt(lambda: w * 2.5),
+    }
+
+
+@program
+def view_of_a_no_grad_view_whose_base_was_modified(lib: ModuleType) -> dict[str, Any]:
+    # reading its grad_fn raises, worded for a view with a grad_fn of its own (a view of a view)
+    x = lib.ones(3, 2, requires_grad=True)
+    y = x * 2
+    with lib.no_grad():
+        v = y.t()
+    w = v.T
+    y += 1
+    return {"w.grad_fn": attempt(lambda: w.grad_fn), "v.grad_fn": attempt(lambda: v.grad_fn), "y": y}
+
+
+@program
+def matrix_products_check_shapes_after_autograd(lib: ModuleType) -> dict[str, Any]:
+    # torch checks mm's, mv's and dot's dimensions in the kernel, after refusing a view made under no_grad
+    x = lib.zeros(3, 3, requires_grad=True)
+    y = -x
+    with lib.no_grad():
+        v = y.t()
+    y += x
+    vector = lib.ones(3)
+    return {
+        "mm": attempt(lambda: v.mm(vector)),
+        "mv": attempt(lambda: v.mv(x)),
+        "dot": attempt(lambda: vector.dot(v)),
+        "shapes, then dtypes": [
+            attempt(lambda: vector.dot(lib.ones(2, 2, dtype=lib.float64))),
+            attempt(lambda: x.mv(lib.ones(2, 2, dtype=lib.float64))),
+            attempt(lambda: vector.mm(x)),
+            attempt(lambda: x.mm(vector)),
+        ],
+    }
+
+
+@program
 def saved_cast_then_modified_in_place(lib: ModuleType) -> dict[str, Any]:
     w = lib.ones(3, dtype=lib.float64, requires_grad=True)
     x = lib.ones(3)
@@ -381,9 +483,14 @@ def in_place_from_an_overlapping_view(lib: ModuleType) -> dict[str, Any]:
     a = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
     b = a.t()
     c = lib.ones(2, 3)
+    # the same bytes with the same strides: one layout to torch, so the shapes are what it refuses
+    column, column_3d, row_3d = lib.ones(2, 1), lib.ones(2, 1, 3), lib.ones(1, 2, 1)
     return {
         "b += a": attempt(lambda: b.add_(a)),
         "shape and overlap": attempt(lambda: c.t().add_(c)),
+        "same strides, shapes differ": attempt(lambda: column.t().add_(column)),
+        "same strides, 3-D": attempt(lambda: column_3d.transpose(0, 1).add_(column_3d)),
+        "other strides, one shape": attempt(lambda: row_3d.transpose(0, 2).add_(row_3d)),
         "a += a": a.add_(a),
         "a": a,
         "b": b,
