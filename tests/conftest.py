@@ -8,6 +8,8 @@ pytest --opinfo-full    tests/test_opinfo.py runs OpInfo samples of every size (
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from reference.pytest_plugin import DEFAULT_ENGINE
@@ -26,6 +28,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="tests/test_opinfo.py runs every OpInfo sample, the large ones too (default: those up to 20,000 elements)",
     )
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist (-p no:xdist) it is never called
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """-n N schedules by work stealing, not xdist's default `load`: `load` hands out runs of consecutive tests,
+    so one worker got all of tests/test_plugin.py's subprocesses (~30 CPU s) and finished ~20 s after the other.
+    An explicit --dist other than load is kept."""
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log) if config.getoption("dist") == "load" else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
