@@ -131,6 +131,7 @@ SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long"}
 # fixes in which order a node's gradient contributions are added, and so the bits of the sum.
 next_sequence_nr = itertools.count().__next__
 LEAF_SEQUENCE_NR = 2**64 - 1
+NO_GRAD = [(False,) * n for n in range(4)]  # needs_input_grad when no gradient is recorded, by number of inputs
 
 
 class Node:
@@ -335,15 +336,16 @@ class Function(Node):
         arrays: list[Any] = []
         needs: list[bool] = []
         for x in inputs:  # one loop, not a comprehension per list: this is the hot path
-            if isinstance(x, Tensor):
+            if x.__class__ is Tensor:
                 arrays.append(x._data)
                 # a view also requires grad when its base does (torch's rule; see Tensor.requires_grad)
-                needs.append(_grad_enabled and (x._requires_grad or (x._base is not None and x._base._requires_grad)))
+                needs.append(x._requires_grad or (x._base is not None and x._base._requires_grad))
             else:
                 arrays.append(x)
                 needs.append(False)
-        node.needs_input_grad = tuple(needs)  # forward saves only what these gradients will need
-        recording = True in needs
+        recording = _grad_enabled and True in needs
+        # forward saves only what these gradients will need
+        node.needs_input_grad = tuple(needs) if recording else NO_GRAD[len(inputs)]
         if recording:  # as torch: numbered and linked before forward runs
             node.sequence_nr = next_sequence_nr()
             try:
@@ -370,7 +372,7 @@ class Function(Node):
                 node._inputs = ()
             if token is not None:
                 numpy_errors.reset(token)
-        if type(output) is not ndarray and not isinstance(output, ndarray):
+        if output.__class__ is not ndarray and not isinstance(output, ndarray):
             output = np.asarray(output)  # numpy returns a 0-d result as a scalar; a tensor holds an array
         if recording:
             out = Tensor(output, True, node)  # requires grad, with this grad_fn
