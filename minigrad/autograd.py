@@ -74,7 +74,10 @@ class enable_grad(_GradMode):  # noqa: N801 - torch's name
 
 # ---------------------------------------------------------------- numpy's warnings
 class _Seterr:
-    """numpy < 2: the same set/reset pair, through np.seterr."""
+    """numpy < 2: the same get/set/reset, through np.seterr."""
+
+    def get(self) -> object:
+        return QUIET if set(np.geterr().values()) == {"ignore"} else None
 
     def set(self, quiet: object) -> dict[str, str]:
         return np.seterr(all="ignore")  # type: ignore[return-value]
@@ -98,7 +101,10 @@ try:
     with np.errstate(all="ignore"):
         QUIET = numpy_errors.get()
 except ImportError:  # numpy < 2
-    numpy_errors, QUIET = _Seterr(), None
+    numpy_errors, QUIET = _Seterr(), "quiet"
+
+
+NO_FILTERS = (None,)
 
 
 def quiet_numpy() -> Any:
@@ -331,6 +337,12 @@ class Function(Node):
     def apply(cls, *inputs: Tensor | Scalar, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays and, when grad mode is on and an input requires grad, record
         the node in the graph."""
+        if (warnings.filters or NO_FILTERS)[0] is not OWN_WARNINGS_IGNORED and numpy_errors.get() is not QUIET:
+            token = numpy_errors.set(QUIET)  # rare: a warnings filter comes before minigrad's (see quiet_numpy)
+            try:
+                return cls.apply(*inputs, **params)
+            finally:
+                numpy_errors.reset(token)
         node = cls()
         node._saved = ()
         arrays: list[Any] = []
@@ -363,15 +375,9 @@ class Function(Node):
                 check_numbers((*inputs, *params.values()))
                 raise
             node._inputs = inputs
-        filters = warnings.filters  # quiet_numpy(), inlined: this is the hot path
-        token = None if filters and filters[0] is OWN_WARNINGS_IGNORED else numpy_errors.set(QUIET)
-        try:
-            output = node.forward(*arrays, **params)
-        finally:
-            if recording:
-                node._inputs = ()
-            if token is not None:
-                numpy_errors.reset(token)
+        output = node.forward(*arrays, **params)
+        if recording:
+            node._inputs = ()
         if output.__class__ is not ndarray and not isinstance(output, ndarray):
             output = np.asarray(output)  # numpy returns a 0-d result as a scalar; a tensor holds an array
         if recording:
