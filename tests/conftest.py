@@ -8,6 +8,8 @@ pytest --opinfo-full    tests/test_opinfo.py runs OpInfo samples of every size (
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from reference.pytest_plugin import DEFAULT_ENGINE
@@ -28,7 +30,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist (-p no:xdist) it is never called
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """-n N schedules by work stealing, not xdist's default `load`: `load` hands out runs of consecutive tests,
+    so one worker got all of tests/test_plugin.py's subprocesses (~30 CPU s) and finished ~20 s after the other.
+    An explicit --dist other than load is kept."""
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log) if config.getoption("dist") == "load" else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # the long tests first (a stable sort keeps the rest in order): under xdist, none starts when the other
+    # workers are about to finish, leaving them idle
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     engine = config.getoption("--engine")
     if engine == DEFAULT_ENGINE:
         return
