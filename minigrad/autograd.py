@@ -73,45 +73,21 @@ class enable_grad(_GradMode):  # noqa: N801 - torch's name
 
 
 # ---------------------------------------------------------------- numpy's warnings
-class _Seterr:
-    """numpy < 2: the same get/set/reset, through np.seterr."""
-
-    def get(self) -> object:
-        return QUIET if set(np.geterr().values()) == {"ignore"} else None
-
-    def set(self, quiet: object) -> dict[str, str]:
-        return np.seterr(all="ignore")  # type: ignore[return-value]
-
-    def reset(self, previous: dict[str, str]) -> None:
-        np.seterr(**previous)  # type: ignore[arg-type]
-
-
 # torch computes inf and nan silently; numpy warns (RuntimeWarning) of overflow, x / 0, inf - inf... numpy's C code
-# attributes the warning to the Python frame that called it, so this filter, first in the list, silences the
-# warnings of minigrad's own code at no cost per op, and leaves the user's numpy code alone (minigrad calls numpy's
-# C functions, not its Python wrappers, where they can warn: np.add.reduce, not ndarray.sum).
-warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"minigrad(\.|$)")
-OWN_WARNINGS_IGNORED = warnings.filters[0]
-# A filter added later comes first (`simplefilter("error")`, catch_warnings with "always", pytest's filters):
-# then each op sets numpy's error state to "ignore" while it runs, as torch is silent whatever the filters. In
-# numpy >= 2 that state is a context variable, which costs ~0.15 µs to set and reset (np.errstate: ~0.8 µs).
-try:
-    from numpy._core._ufunc_config import _extobj_contextvar as numpy_errors  # type: ignore[attr-defined]
-
-    with np.errstate(all="ignore"):
-        QUIET = numpy_errors.get()
-except ImportError:  # numpy < 2
-    numpy_errors, QUIET = _Seterr(), "quiet"
+# attributes the warning to the Python frame that called it, so a filter ignoring the RuntimeWarnings of minigrad's
+# modules, first in the list, silences minigrad's own and leaves the user's numpy code alone (minigrad calls
+# numpy's C functions, not its Python wrappers, where they can warn: np.add.reduce, not ndarray.sum).
+def own_warnings_filter_first() -> None:
+    """Put that filter first. A filter added later comes before it (`simplefilter("error")`, pytest's,
+    importing torch), so each op checks that it is still first (one identity test) and, if not, calls this."""
+    global OWN_WARNINGS_IGNORED
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"minigrad(\.|$)")  # moves it if present
+    OWN_WARNINGS_IGNORED = warnings.filters[0]
 
 
-NO_FILTERS = (None,)
-
-
-def quiet_numpy() -> Any:
-    """Silence numpy's warnings where the filter above can't (see there): a token for `numpy_errors.reset`,
-    or None where it can (the common case)."""
-    filters = warnings.filters
-    return None if filters and filters[0] is OWN_WARNINGS_IGNORED else numpy_errors.set(QUIET)
+OWN_WARNINGS_IGNORED: Any = None
+own_warnings_filter_first()
+NO_FILTERS = (None,)  # what `warnings.filters or NO_FILTERS` reads when the list is empty
 
 
 # The array an in-place op (`a += b`, `a.mul_(b)`) is about to overwrite, while it computes `a + b`: the op
@@ -337,12 +313,8 @@ class Function(Node):
     def apply(cls, *inputs: Tensor | Scalar, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays and, when grad mode is on and an input requires grad, record
         the node in the graph."""
-        if (warnings.filters or NO_FILTERS)[0] is not OWN_WARNINGS_IGNORED and numpy_errors.get() is not QUIET:
-            token = numpy_errors.set(QUIET)  # rare: a warnings filter comes before minigrad's (see quiet_numpy)
-            try:
-                return cls.apply(*inputs, **params)
-            finally:
-                numpy_errors.reset(token)
+        if (warnings.filters or NO_FILTERS)[0] is not OWN_WARNINGS_IGNORED:  # rare: a filter came first
+            own_warnings_filter_first()
         node = cls()
         node._saved = ()
         arrays: list[Any] = []
@@ -545,43 +517,40 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             del unusual[child]
 
     ready = [root]
-    token = quiet_numpy()
-    try:
-        while ready:
-            node = heapq.heappop(ready)
-            grad_in = buffers.pop(node, None)
-            info = unusual.pop(node, None) if unusual else None
-            if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
-                grads_out: Grads = (None,) * len(node.next_functions)
+    if (warnings.filters or NO_FILTERS)[0] is not OWN_WARNINGS_IGNORED:  # see own_warnings_filter_first
+        own_warnings_filter_first()
+    while ready:
+        node = heapq.heappop(ready)
+        grad_in = buffers.pop(node, None)
+        info = unusual.pop(node, None) if unusual else None
+        if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
+            grads_out: Grads = (None,) * len(node.next_functions)
+        else:
+            if info is not None and type(node) is AccumulateGrad:
+                grads_out = node.backward(grad_in, info[0], info[1])
             else:
-                if info is not None and type(node) is AccumulateGrad:
-                    grads_out = node.backward(grad_in, info[0], info[1])
+                grads_out = node.backward(grad_in)
+            if on_node is not None:
+                on_node(node, grad_in, grads_out)
+        if not retain_graph:
+            node.release()
+        writes_first = node.grad_version != 0  # CopySlices, AsStrided
+        for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
+            if child is None:
+                continue
+            if child_grad is not None:
+                if child_grad is grad_in:  # passed on: unusual if grad_in is, or if sent along both edges
+                    unusual_grad = info is not None or (len(grads_out) == 2 and grads_out[0] is grads_out[1])
+                else:  # a new array, or a view: of an unusual grad_in, it is unusual too
+                    unusual_grad = writes_first or (info is not None and child_grad.base is not None)
+                if unusual_grad or child in buffers:
+                    receive(node, child, child_grad, grad_in, grads_out, info)  # type: ignore[arg-type]
                 else:
-                    grads_out = node.backward(grad_in)
-                if on_node is not None:
-                    on_node(node, grad_in, grads_out)
-            if not retain_graph:
-                node.release()
-            writes_first = node.grad_version != 0  # CopySlices, AsStrided
-            for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
-                if child is None:
-                    continue
-                if child_grad is not None:
-                    if child_grad is grad_in:  # passed on: unusual if grad_in is, or if sent along both edges
-                        unusual_grad = info is not None or (len(grads_out) == 2 and grads_out[0] is grads_out[1])
-                    else:  # a new array, or a view: of an unusual grad_in, it is unusual too
-                        unusual_grad = writes_first or (info is not None and child_grad.base is not None)
-                    if unusual_grad or child in buffers:
-                        receive(node, child, child_grad, grad_in, grads_out, info)  # type: ignore[arg-type]
-                    else:
-                        buffers[child] = child_grad  # the common case: the first to arrive, a new array or a view
-                remaining = dependencies[child] - 1
-                dependencies[child] = remaining
-                if remaining == 0:
-                    heapq.heappush(ready, child)
-    finally:
-        if token is not None:
-            numpy_errors.reset(token)
+                    buffers[child] = child_grad  # the common case: the first to arrive, a new array or a view
+            remaining = dependencies[child] - 1
+            dependencies[child] = remaining
+            if remaining == 0:
+                heapq.heappush(ready, child)
 
 
 def is_dense(array: Array) -> bool:

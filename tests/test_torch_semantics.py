@@ -688,6 +688,12 @@ def test_numpy_warnings_are_silent_at_no_cost_per_op() -> None:
 
 
 def test_numpy_warnings_are_silent_under_a_later_error_filter() -> None:
+    """A filter added after minigrad's comes first (simplefilter, pytest's, importing torch): the next op puts
+    minigrad's first again, which silences minigrad's numpy warnings only; the user's still raise."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # comes before minigrad's filter: each op sets numpy's error state
+        warnings.simplefilter("error")
+        assert warnings.filters[0] is not minigrad.autograd.OWN_WARNINGS_IGNORED
         warning_prone_step()
+        assert warnings.filters[0] is minigrad.autograd.OWN_WARNINGS_IGNORED
+        with pytest.raises(RuntimeWarning, match="divide by zero"):
+            np.float32(1) / np.float32(0)
