@@ -68,11 +68,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("other", type=Path, help="the root of another minigrad checkout")
     parser.add_argument("--quick", action="store_true", help="few rounds, small sizes: checks that it runs")
+    parser.add_argument("--notebook-only", action="store_true", help="only the notebook-size step")
     args = parser.parse_args()
     engines = {"this": load_minigrad(HERE), "other": load_minigrad(args.other)}
     notebook = bench.Problem(5, 3, 2, steps=50 if args.quick else 200, repeats=1, lr=0.01)
     large = bench.QUICK_LARGE if args.quick else bench.Problem(65536, 512, 64, steps=2, repeats=1, lr=0.01)
     compare(engines, notebook, rounds=4 if args.quick else 60)
+    if args.notebook_only:
+        return
     compare(engines, large, rounds=2 if args.quick else 10)
 
 

@@ -481,10 +481,27 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
     # one else holds the tensor.
     unusual: dict[Node, Flags] = {root: root_flags}
 
+    def add(child: Node, grad: Array) -> None:
+        """A second (or later) contribution to `child`'s gradient."""
+        old = buffers[child]
+        old_version, old_held, old_memory_held = unusual.pop(child, COMMON)
+        # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out as
+        # the old one (its first operand). In place here too, where no one else can see it (the x * x of a large
+        # loss then costs no third array); not while an observer (walkthrough) keeps the gradients.
+        in_place = not (old_held or old_memory_held) and old.base is None and is_dense(old)
+        if in_place and on_node is None and type(old) is ndarray and old.dtype == grad.dtype:
+            old += grad
+            buffers[child] = old
+        else:
+            grad = old + grad
+            buffers[child] = ops.laid_out_as(grad, old) if grad.ndim > 1 and not old.flags.c_contiguous else grad
+        if in_place:
+            unusual[child] = (old_version + 1, False, False)
+
     def receive(node: Node, child: Node, grad: Array, grad_in: Array, grads_out: Grads, info: Flags | None) -> None:
-        """The rare path: `grad`, from `node` to `child`, is `grad_in` passed on (`info`: grad_in's flags, if
-        unusual), or a view of an unusual grad_in, or the first gradient of a CopySlices or AsStrided, or a
-        second contribution to `child`."""
+        """The first gradient to reach `child`, where it is unusual: `grad_in` passed on (`info`: grad_in's
+        flags, if unusual) or sent along both edges, a view of an unusual grad_in, or the first gradient of a
+        CopySlices or AsStrided."""
         twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]  # one array along both edges (x + x)
         if grad is grad_in:  # passed on: the same tensor
             version, held, memory_held = info or COMMON
@@ -495,26 +512,9 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             flags = (info[0] if of_grad_in else 0, twice, True)  # type: ignore[index]
         else:
             flags = (node.grad_version if grad is grads_out[0] else 0, twice, False)
-        if child in buffers:
-            old = buffers[child]
-            old_version, old_held, old_memory_held = unusual.get(child, COMMON)
-            # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out
-            # as the old one (its first operand). In place here too, where no one else can see it (the x * x of a
-            # large loss then costs no third array); not while an observer (walkthrough) keeps the gradients.
-            in_place = not (old_held or old_memory_held) and old.base is None and is_dense(old)
-            if in_place and on_node is None and type(old) is ndarray and old.dtype == grad.dtype:
-                old += grad
-                grad = old
-            else:
-                grad = old + grad
-                if grad.ndim > 1 and not old.flags.c_contiguous:
-                    grad = ops.laid_out_as(grad, old)
-            flags = (old_version + 1 if in_place else 0, False, False)
         buffers[child] = grad
         if flags != COMMON:
             unusual[child] = flags
-        elif child in unusual:
-            del unusual[child]
 
     ready = [root]
     if (warnings.filters or NO_FILTERS)[0] is not OWN_WARNINGS_IGNORED:  # see own_warnings_filter_first
@@ -534,19 +534,17 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
                 on_node(node, grad_in, grads_out)
         if not retain_graph:
             node.release()
-        writes_first = node.grad_version != 0  # CopySlices, AsStrided
+        plain = info is None and node.grad_version == 0  # not CopySlices, AsStrided: their first gradient is unusual
         for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
             if child is None:
                 continue
             if child_grad is not None:
-                if child_grad is grad_in:  # passed on: unusual if grad_in is, or if sent along both edges
-                    unusual_grad = info is not None or (len(grads_out) == 2 and grads_out[0] is grads_out[1])
-                else:  # a new array, or a view: of an unusual grad_in, it is unusual too
-                    unusual_grad = writes_first or (info is not None and child_grad.base is not None)
-                if unusual_grad or child in buffers:
-                    receive(node, child, child_grad, grad_in, grads_out, info)  # type: ignore[arg-type]
+                if child in buffers:
+                    add(child, child_grad)
+                elif plain and (child_grad is not grad_in or len(grads_out) == 1 or grads_out[0] is not grads_out[1]):
+                    buffers[child] = child_grad  # the common case: a new array, a view of one, or grad_in passed on
                 else:
-                    buffers[child] = child_grad  # the common case: the first to arrive, a new array or a view
+                    receive(node, child, child_grad, grad_in, grads_out, info)  # type: ignore[arg-type]
             remaining = dependencies[child] - 1
             dependencies[child] = remaining
             if remaining == 0:
