@@ -291,6 +291,8 @@ class Mul(BinaryOp):
         if a is b and a is not None:  # x * x: grad * x along both edges, added one after the other (as torch)
             product = grad * a
             return product, product.copy()  # two arrays, as torch's two products
+        if a is not None and a.dtype != grad.dtype and self.layouts[0] is not None:
+            a = a.astype(self.layouts[0][1])  # `x *= y` into a narrower x: torch saved x in x's own dtype
         return (grad * b if b is not None else None), (grad * a if a is not None else None)
 
 

@@ -398,6 +398,17 @@ def dimensions_checked_after_autograd(lib: ModuleType) -> dict[str, Any]:
 
 
 @program
+def multiply_in_place_into_a_narrower_dtype(lib: ModuleType) -> dict[str, Any]:
+    # torch's gradient for y is grad * x's old value, both float32 (x's dtype), then cast to float64
+    y = lib.tensor([7.063610076904297], dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([-3.3638288974761963], requires_grad=True)
+    x = w * 1
+    x *= y
+    x.backward(lib.tensor([-3.3638288974761963]))
+    return {"y": y, "w": w, "x": x}
+
+
+@program
 def alpha_checked_after_the_shapes(lib: ModuleType) -> dict[str, Any]:
     integers, floats = lib.ones(2, 3, dtype=lib.int64), lib.ones(2)
     return {
