@@ -345,8 +345,8 @@ class Pow(Function):
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         (a,) = self.saved_values
-        if self.exponent == 0:
-            return (np.zeros_like(grad),)
+        if self.exponent == 0:  # torch: zeros_like(self, LEGACY_CONTIGUOUS_MEMORY_FORMAT), in C order
+            return (np.zeros(grad.shape, grad.dtype),)
         grad_a = grad * (self.exponent * power(a, self.exponent - 1))  # torch's formula, term for term
         return (laid_out_as(grad_a, grad) if grad.ndim > 1 and not grad.flags.c_contiguous else grad_a,)
 
@@ -639,6 +639,7 @@ TYPE_NAMES = {"float32": "float", "float64": "double", "int64": "long int"}
 class Mm(Function):
     """Matrix times matrix."""
 
+    __slots__ = ("column_major",)
     grad_fn_name = "MmBackward0"
     saves_per_gradient = True
     saved_names = ("mat2", "self")
@@ -658,11 +659,23 @@ class Mm(Function):
         # Each gradient needs only the other operand: save just what an input that needs grad will use
         # (b first: torch checks b's version first).
         self.save_for_backward(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
+        self.column_major = (is_column_major(a), is_column_major(b))
         return a @ b
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         b, a = self.saved_values
-        return (grad @ b.T if b is not None else None), (a.T @ grad if a is not None else None)
+        # torch's mm_mat1_backward and mm_mat2_backward: an input in column-major order gets its gradient in
+        # that order too, as the transpose of the product of the transposes (its layout shows: .grad's version)
+        a_column_major, b_column_major = self.column_major
+        grad_a = None if b is None else ((b @ grad.T).T if a_column_major else grad @ b.T)
+        grad_b = None if a is None else ((grad.T @ a).T if b_column_major else a.T @ grad)
+        return grad_a, grad_b
+
+
+def is_column_major(matrix: Array) -> bool:
+    """torch's test: strides (1, rows), in elements."""
+    row_stride, column_stride = matrix.strides
+    return row_stride == matrix.itemsize and column_stride == matrix.shape[0] * matrix.itemsize
 
 
 class Mv(Function):

@@ -582,6 +582,10 @@ def grad_versions_where_the_gradient_is_a_view_or_a_sum(lib: ModuleType) -> dict
         "(x.t() * 1 + x).t()": version(lambda x: (x.t() * 1 + x).t()),
         # torch lays an elementwise result out as its first operand; numpy, in C order where operands disagree
         "(x ** 2).t(), given": version(lambda x: (x**2).t(), lib.ones(3, 3), shape=(3, 3)),
+        "x.t() ** 0, given": version(lambda x: x.t() ** 0, lib.ones(3, 2).t().detach() * 1, shape=(3, 2)),
+        # torch's mm gives a column-major input its gradient in column-major order
+        "x.t() @ x.t(), given": version(lambda x: x.t() @ x.t(), lib.ones(3, 3), shape=(3, 3)),
+        "x @ x, given": version(lambda x: x @ x, lib.ones(3, 3), shape=(3, 3)),
         "x.t() * x, given": version(lambda x: (x.t() * x).t(), lib.ones(3, 3), shape=(3, 3)),
         # torch's expand keeps a size-1 dim's stride
         "sum(1) of (2, 1), given": version(lambda x: x.sum(1), lib.ones(2), shape=(2, 1)),
