@@ -426,7 +426,8 @@ class AsStrided(Node):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         for op in reversed(self.view_ops):
             (grad,) = op.backward(grad)  # type: ignore[assignment]
-        return (np.array(grad, order="C"),)  # a new array in the base's layout, as torch's
+        # as torch's as_strided_backward: a view of a new array in the base's layout
+        return (np.array(grad, order="C")[...],)
 
 
 def replay_view(view_ops: tuple[Function, ...], array: Array) -> Array:
@@ -480,11 +481,21 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
     # alone holds (never a view: torch's keeps its base), and a leaf takes a gradient as its .grad only if no
     # one else holds the tensor.
     unusual: dict[Node, Flags] = {root: root_flags}
+    shared: set[Node] = set()  # nodes whose buffered gradient was sent along another edge too
+
+    def held(child: Node, grad: Array, caller_holds: bool) -> bool:
+        """Whether another than `child`'s buffer holds `grad` now: the caller, or (sent along two edges) the
+        other edge's buffer, until that edge's node has run (torch counts the tensor's references)."""
+        return caller_holds or (
+            child in shared and any(other is grad for c, other in buffers.items() if c is not child)
+        )
 
     def add(child: Node, grad: Array) -> None:
         """A second (or later) contribution to `child`'s gradient."""
         old = buffers[child]
         old_version, old_held, old_memory_held = unusual.pop(child, COMMON)
+        old_held = old is grad or held(child, old, old_held)
+        shared.discard(child)
         # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out as
         # the old one (its first operand). In place here too, where no one else can see it (the x * x of a large
         # loss then costs no third array); not while an observer (walkthrough) keeps the gradients.
@@ -493,7 +504,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             old += grad
             buffers[child] = old
         else:
-            grad = old + grad
+            grad = np.asarray(old + grad)  # an array (not a numpy scalar), so that views of it know their base
             buffers[child] = ops.laid_out_as(grad, old) if grad.ndim > 1 and not old.flags.c_contiguous else grad
         if in_place:
             unusual[child] = (old_version + 1, False, False)
@@ -502,18 +513,18 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
         """The first gradient to reach `child`, where it is unusual: `grad_in` passed on (`info`: grad_in's
         flags, if unusual) or sent along both edges, a view of an unusual grad_in, or the first gradient of a
         CopySlices or AsStrided."""
-        twice = len(grads_out) == 2 and grads_out[0] is grads_out[1]  # one array along both edges (x + x)
         if grad is grad_in:  # passed on: the same tensor
-            version, held, memory_held = info or COMMON
-            flags = (version, held or twice, memory_held)
-        elif grad.base is not None:  # a view: a new tensor, whose memory its base holds
+            flags = info or COMMON
+            if len(grads_out) == 2 and grads_out[0] is grads_out[1]:  # along both edges (x + y): two holders
+                shared.add(child)
+        else:  # a new tensor; a view's memory is held by its base, whose version it shows
             base = grad.base
-            of_grad_in = info is not None and (base is grad_in or base is grad_in.base)
-            flags = (info[0] if of_grad_in else 0, twice, True)  # type: ignore[index]
-        else:
-            flags = (node.grad_version if grad is grads_out[0] else 0, twice, False)
+            if info is not None and base is not None and (base is grad_in or base is grad_in.base):
+                flags = (info[0], False, True)
+            else:
+                flags = (node.grad_version if grad is grads_out[0] else 0, False, base is not None)
         buffers[child] = grad
-        if flags != COMMON:
+        if flags != COMMON or child in shared:
             unusual[child] = flags
 
     ready = [root]
@@ -527,13 +538,15 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             grads_out: Grads = (None,) * len(node.next_functions)
         else:
             if info is not None and type(node) is AccumulateGrad:
-                grads_out = node.backward(grad_in, info[0], info[1])
+                grads_out = node.backward(grad_in, info[0], held(node, grad_in, info[1]))
             else:
                 grads_out = node.backward(grad_in)
             if on_node is not None:
                 on_node(node, grad_in, grads_out)
         if not retain_graph:
             node.release()
+        if info is not None:
+            shared.discard(node)
         plain = info is None and node.grad_version == 0  # not CopySlices, AsStrided: their first gradient is unusual
         for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
             if child is None:

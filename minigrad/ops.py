@@ -74,13 +74,26 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
     dims where the input had size 1), in the input's dtype."""
     assert to is not None  # a Python number needs no gradient
     shape, dtype = to
-    if grad.shape != shape:
+    if not shape:  # as torch's sum_to: the sum of everything, a new tensor
+        grad = np.asarray(np.add.reduce(grad, axis=None))
+    elif grad.shape != shape:
         leading = grad.ndim - len(shape)
         stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
-        grad = np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True)
+        grad = c_ordered(np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True))
         if leading:  # as torch's sum_to: a view of the sum without the leading dims (it tells: see run_backward)
             grad = grad.reshape(shape)
     return grad if grad.dtype == dtype else grad.astype(dtype)
+
+
+def c_ordered(array: Array) -> Array:
+    """torch writes a reduction's result, and a number's power, into a new tensor in C order; numpy lays it out
+    as its input (the layout shows: a leaf takes a gradient as its .grad only in its own layout)."""
+    return array if array.ndim < 2 or array.flags.c_contiguous else np.array(array, order="C")
+
+
+def grad_first(result: Array, grad: Array) -> Array:
+    """A gradient computed by a formula whose first operand is `grad` (`grad * x`), laid out as torch's."""
+    return laid_out_as(result, grad) if grad.ndim > 1 and not grad.flags.c_contiguous and is_dense(grad) else result
 
 
 def laid_out_as(result: Array, first: Array) -> Array:
@@ -166,9 +179,9 @@ class BinaryOp(Function):
                 self.saved_values  # noqa: B018 - it raises if what was saved is freed or modified
             return None, None
         grad_a, grad_b = self.gradients(grad)
-        if grad.ndim > 1 and not grad.flags.c_contiguous and is_dense(grad):  # grad comes first in torch's formulas
-            grad_a = None if grad_a is None else laid_out_as(grad_a, grad)
-            grad_b = None if grad_b is None else laid_out_as(grad_b, grad)
+        if grad.ndim > 1 and not grad.flags.c_contiguous:  # grad comes first in torch's formulas
+            grad_a = None if grad_a is None else grad_first(grad_a, grad)
+            grad_b = None if grad_b is None else grad_first(grad_b, grad)
         layout_a, layout_b = self.layouts
         # unbroadcast only what needs it: most gradients already have their input's shape and dtype
         if grad_a is not None and (grad_a.shape != layout_a[0] or grad_a.dtype != layout_a[1]):  # type: ignore[index]
@@ -347,8 +360,7 @@ class Pow(Function):
         (a,) = self.saved_values
         if self.exponent == 0:  # torch: zeros_like(self, LEGACY_CONTIGUOUS_MEMORY_FORMAT), in C order
             return (np.zeros(grad.shape, grad.dtype),)
-        grad_a = grad * (self.exponent * power(a, self.exponent - 1))  # torch's formula, term for term
-        return (laid_out_as(grad_a, grad) if grad.ndim > 1 and not grad.flags.c_contiguous else grad_a,)
+        return (grad_first(grad * (self.exponent * power(a, self.exponent - 1)), grad),)  # torch's formula
 
 
 def power(a: Array, exponent: Scalar) -> Array:
@@ -418,7 +430,7 @@ class PowOfNumber(Function):
         self.base = base
         base_cast, exponent_cast = promote(base, exponent)
         # torch: 1 ** x is 1, whatever x
-        result = np.ones_like(exponent_cast) if base == 1 else elementwise_power(base_cast, exponent_cast)
+        result = c_ordered(np.ones_like(exponent_cast) if base == 1 else elementwise_power(base_cast, exponent_cast))
         self.save_for_backward(exponent_cast, result)
         return result
 
@@ -426,8 +438,8 @@ class PowOfNumber(Function):
         exponent, result = self.saved_values
         log_base = grad.dtype.type(np.log(np.float64(self.base)))  # torch: the log of the number, in double
         if self.base == 0:
-            return (grad * np.where(exponent >= 0, grad.dtype.type(0), result * log_base),)
-        return (grad * (result * log_base),)
+            return (grad_first(grad * np.where(exponent >= 0, grad.dtype.type(0), result * log_base), grad),)
+        return (grad_first(grad * (result * log_base), grad),)
 
 
 class Clone(Function):
@@ -471,7 +483,7 @@ class Reciprocal(Function):
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         (result,) = self.saved_values
-        return (-grad * (result * result),)
+        return (grad_first(-grad * (result * result), grad),)
 
 
 # ---------------------------------------------------------------- reductions
@@ -479,9 +491,8 @@ class Sum(Function):
     """Sum over all elements (SumBackward0) or over `dim` (SumBackward1); backward spreads the gradient
     back over the summed dims."""
 
-    __slots__ = ("dims", "keepdim", "shape")
+    __slots__ = ("dims", "dropped", "keepdim", "shape")
     grad_fn_name = "SumBackward0"
-    unsqueezes: ClassVar[bool] = False  # SumBackward1 and MeanBackward1 unsqueeze the summed dims first
     saved_attributes: ClassVar[SavedAttributes] = {"self_sym_sizes": lambda node: node.shape}
 
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
@@ -492,13 +503,13 @@ class Sum(Function):
             raise RuntimeError(f"dim {duplicate} appears multiple times in the list of dims")
         # as torch, no dims (None or ()) means all of them; a 0-d tensor's dim 0 is itself
         self.dims = dims if dims and a.ndim else tuple(range(a.ndim))
+        # the dims given, which the result dropped: torch's sum_backward unsqueezes them before expanding
+        self.dropped = dims if dims and a.ndim and not keepdim else ()
         # np.add.reduce, as ndarray.sum calls it: numpy's warnings then come from here (see autograd.py)
-        return np.add.reduce(a, axis=self.dims, keepdims=keepdim)  # type: ignore[no-any-return, call-overload]
+        return c_ordered(np.add.reduce(a, axis=self.dims, keepdims=keepdim))  # type: ignore[call-overload]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        if self.unsqueezes and not self.keepdim:  # torch's sum_backward over dims: unsqueeze them, then expand
-            grad = np.expand_dims(grad, self.dims)
-        return (expand(grad, self.shape),)
+        return (expand(np.expand_dims(grad, self.dropped) if self.dropped else grad, self.shape),)
 
 
 def expand(grad: Array, shape: tuple[int, ...]) -> Array:
@@ -521,7 +532,6 @@ DIM_ATTRIBUTES: SavedAttributes = {
 
 class SumDim(Sum):
     grad_fn_name = "SumBackward1"
-    unsqueezes = True
     saved_attributes = DIM_ATTRIBUTES
 
 
@@ -548,7 +558,6 @@ class Mean(Sum):
 
 class MeanDim(Mean):
     grad_fn_name = "MeanBackward1"
-    unsqueezes = True
     saved_attributes = DIM_ATTRIBUTES
 
 

@@ -583,6 +583,17 @@ def grad_versions_where_the_gradient_is_a_view_or_a_sum(lib: ModuleType) -> dict
         # torch lays an elementwise result out as its first operand; numpy, in C order where operands disagree
         "(x ** 2).t(), given": version(lambda x: (x**2).t(), lib.ones(3, 3), shape=(3, 3)),
         "x.t() ** 0, given": version(lambda x: x.t() ** 0, lib.ones(3, 2).t().detach() * 1, shape=(3, 2)),
+        # reductions and a number's power write a new C-ordered tensor; sum_to of a 0-d target is a new tensor;
+        # sum over () expands directly; as_strided_backward returns a view
+        "2 ** x.t(), given": version(lambda x: 2 ** x.t(), lib.ones(3, 2).t().detach() * 1, shape=(3, 2)),
+        "x.transpose(0, 2).sum(1), given": version(
+            lambda x: -x.transpose(0, 2).sum(1) + 2, lib.ones(3, 2), shape=(2, 1, 3)
+        ),
+        "x.sum(())": version(lambda x: x.sum(()), shape=(1,)),
+        "int + x + x, given": version(lambda x: lib.zeros(2, 1, 3, dtype=lib.int64) + x + x, lib.ones(2, 1, 3)),
+        "x.sum(0) / itself": version(lambda x: x.sum(0) / x.sum(0), shape=(1,)),
+        # a gradient sent along two edges is held until the other edge's node has run
+        "(x * 0 + x) / 1, given": version(lambda x: x * 0 + x, lib.ones(2, 1, 3), shape=(2, 1, 3)),
         # torch's mm gives a column-major input its gradient in column-major order
         "x.t() @ x.t(), given": version(lambda x: x.t() @ x.t(), lib.ones(3, 3), shape=(3, 3)),
         "x @ x, given": version(lambda x: x @ x, lib.ones(3, 3), shape=(3, 3)),
@@ -600,6 +611,26 @@ def grad_versions_where_the_gradient_is_a_view_or_a_sum(lib: ModuleType) -> dict
         "x * ones(2, 2) + x.t() * ones(2, 2)": version(
             lambda x: (x * lib.ones(2, 2) + x.t() * lib.ones(2, 2)).sum(), shape=(2, 1)
         ),
+    }
+
+
+@program
+def grad_versions_through_a_rebuilt_view(lib: ModuleType) -> dict[str, Any]:
+    x = lib.ones(1, 3, requires_grad=True)
+    y = x.add(x, alpha=2)
+    view = y.t()
+    y += 2
+    view.backward(view.detach() * 1)
+    a = lib.tensor(10000.0, requires_grad=True)
+    b, c = (lib.ones(2, 1, 3, dtype=lib.float64, requires_grad=True) for _ in range(2))
+    ((b + c) * a).backward(b.detach() * 1)
+    return {
+        "x": x,
+        "x.grad version": int(x.grad._version),
+        "a": a,
+        "b": b,
+        "c": c,
+        "c.grad version": int(c.grad._version),
     }
 
 
