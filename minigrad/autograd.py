@@ -259,7 +259,7 @@ class Function(Node):
     def save_for_backward(self, *values: Array | Scalar | None) -> None:
         # Each saved array that is its input's data watches that input's version (`saved_inputs` says which
         # input each may be: inputs may share one array, as `x` and `x.detach()` do).
-        if True not in self.needs_input_grad and not getattr(self, "_inputs", None):
+        if not self._inputs:
             return  # no graph will be recorded: nothing to save (one whose edges are all None saves, as torch)
         inputs = self._inputs
         self._saved = tuple(
@@ -319,11 +319,17 @@ class Function(Node):
         node._saved = ()
         arrays: list[Any] = []
         needs: list[bool] = []
+        through_base = False  # an input requires grad only through its base (a view made under no_grad...)
         for x in inputs:  # one loop, not a comprehension per list: this is the hot path
             if x.__class__ is Tensor:
                 arrays.append(x._data)
-                # a view also requires grad when its base does (torch's rule; see Tensor.requires_grad)
-                needs.append(x._requires_grad or (x._base is not None and x._base._requires_grad))
+                if x._requires_grad:
+                    needs.append(True)
+                elif x._base is not None and x._base._requires_grad:  # a view requires grad when its base does
+                    needs.append(True)  # (torch's rule; see Tensor.requires_grad)
+                    through_base = True
+                else:
+                    needs.append(False)
             else:
                 arrays.append(x)
                 needs.append(False)
@@ -346,10 +352,14 @@ class Function(Node):
             except RuntimeError:  # a view's grad_fn refused: torch has converted the number arguments before
                 check_numbers((*inputs, *params.values()))
                 raise
-            if (None, 0) in node.next_functions:  # as torch, compute (and save for) only the gradients an edge
+            if (
+                through_base and (None, 0) in node.next_functions
+            ):  # as torch, compute (and save for) only the gradients an edge
                 # takes: a view made under no_grad requires grad through its base, but its edge is None
                 node.needs_input_grad = tuple([child is not None for child, _ in node.next_functions])
             node._inputs = inputs
+        else:
+            node._inputs = ()
         output = node.forward(*arrays, **params)
         if recording:
             node._inputs = ()
