@@ -391,12 +391,13 @@ class CopySlices(Node):
     """The new history of a view's base after an in-place op `fn` on the view (torch's CopySlices): the
     base's gradient passes through unchanged outside the view, and through `fn`'s backward inside it."""
 
-    __slots__ = ("fn", "next_functions", "sequence_nr", "view_ops")
+    __slots__ = ("base_strides", "fn", "next_functions", "sequence_nr", "view_ops")
     grad_version = 2  # torch copies the gradient into a new tensor, then the slice's gradient into that
 
     def __init__(self, base: Tensor, view_ops: tuple[Function, ...], fn: Function) -> None:
         self.sequence_nr = next_sequence_nr()
         self.view_ops, self.fn = view_ops, fn
+        self.base_strides = base._data.strides if is_dense(base._data) else None  # torch copies into base's layout
         # fn's first input was the view: its gradient goes to the base's previous history instead
         self.next_functions = ((base._node(), 0), *fn.next_functions[1:])
 
@@ -406,7 +407,9 @@ class CopySlices(Node):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         if self.fn is None:
             raise RuntimeError(BACKWARD_TWICE)
-        result = np.array(grad, order="C")  # a copy in the base's layout, writable even if grad was broadcast
+        result = np.array(grad, order="C")  # a copy, writable even if grad was broadcast, in the base's layout
+        if self.base_strides is not None and result.ndim > 1:
+            result = ops.in_order_of(result, self.base_strides)
         grad_slice = replay_view(self.view_ops, result)  # the view's elements, inside `result`
         grads = self.fn.backward(grad_slice.copy())
         if grads[0] is None:
@@ -425,19 +428,23 @@ class AsStrided(Node):
     made (torch's AsStridedBackward0): the gradient is put back in the base's layout. minigrad's views all
     reorder every element (transpose, squeeze...), so that is each view op's backward, last to first."""
 
-    __slots__ = ("next_functions", "sequence_nr", "view_ops")
+    __slots__ = ("base_strides", "next_functions", "sequence_nr", "view_ops")
     grad_version = 1  # torch copies the gradient into zeros of the base's size
 
     def __init__(self, base: Tensor, view_ops: tuple[Function, ...]) -> None:
         self.sequence_nr = next_sequence_nr()
         self.view_ops = view_ops
         self.next_functions = ((base._node(), 0),)
+        self.base_strides = base._data.strides if is_dense(base._data) else None
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         for op in reversed(self.view_ops):
             (grad,) = op.backward(grad)  # type: ignore[assignment]
-        # as torch's as_strided_backward: a view of a new array in the base's layout
-        return (np.array(grad, order="C")[...],)
+        # as torch's as_strided_backward: a view of a new array, in the base's layout
+        result = np.array(grad, order="C")
+        if self.base_strides is not None and result.ndim > 1:
+            result = ops.in_order_of(result, self.base_strides)
+        return (result[...],)
 
 
 def replay_view(view_ops: tuple[Function, ...], array: Array) -> Array:

@@ -103,11 +103,16 @@ def laid_out_as(result: Array, first: Array) -> Array:
     can make them differ. The layout shows: a leaf takes a gradient as its .grad only in its own layout."""
     if result.shape != first.shape or not is_dense(first):
         return result
-    order = sorted(range(first.ndim), key=lambda d: -first.strides[d])  # first's dims, outermost first
+    return in_order_of(result, first.strides)
+
+
+def in_order_of(result: Array, strides: tuple[int, ...]) -> Array:
+    """`result`, or a copy of it, whose dims are laid out in the order of these strides (largest outermost)."""
+    order = sorted(range(len(strides)), key=lambda d: -strides[d])
     permuted = result.transpose(order)
     if permuted.flags.c_contiguous:
         return result  # already in that order
-    relaid: Array = permuted.copy().transpose([order.index(d) for d in range(first.ndim)])
+    relaid: Array = permuted.copy().transpose([order.index(d) for d in range(len(strides))])
     return relaid
 
 
@@ -272,7 +277,9 @@ class AddScaled(Add):
             return a + b * dtype.type(alpha)  # integers: exact, wrapping as torch's
         if dtype == np.float32 and np.isfinite(alpha) and abs(alpha) > np.finfo(np.float32).max:
             raise RuntimeError("value cannot be converted to type float without overflow")
-        return fused_multiply_add(np.asarray(b, dtype), dtype.type(alpha), np.asarray(a))
+        result = fused_multiply_add(np.asarray(b, dtype), dtype.type(alpha), np.asarray(a))
+        first = a if np.shape(a) == result.shape else b  # torch's layout: the first operand's, unless broadcast
+        return laid_out_as(result, first) if isinstance(first, np.ndarray) and first.ndim > 1 else result
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
         grad_a, grad_b = super().gradients(grad)
@@ -463,7 +470,11 @@ class Zero(Function):
         return np.zeros_like(a)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        return (np.zeros_like(grad),)
+        zeros = np.zeros_like(grad)
+        # torch's zeros_like keeps a dense grad's strides, even a size-1 dim's 0, which a leaf's .grad can't take
+        if 0 in grad.strides and is_dense(grad):
+            zeros = np.lib.stride_tricks.as_strided(zeros, strides=grad.strides)
+        return (zeros,)
 
 
 class Reciprocal(Function):

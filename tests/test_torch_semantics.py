@@ -594,6 +594,12 @@ def grad_versions_where_the_gradient_is_a_view_or_a_sum(lib: ModuleType) -> dict
         "x.sum(0) / itself": version(lambda x: x.sum(0) / x.sum(0), shape=(1,)),
         # a gradient sent along two edges is held until the other edge's node has run
         "(x * 0 + x) / 1, given": version(lambda x: x * 0 + x, lib.ones(2, 1, 3), shape=(2, 1, 3)),
+        # zero_'s gradient keeps the grad's strides; add with alpha is laid out as its first operand
+        "(x + 2).zero_().sum()": version(lambda x: (x + 2).zero_().sum(), shape=(1,)),
+        "(x - x).zero_().t(), given": version(lambda x: (x - x).zero_().t(), lib.ones(3, 1), shape=(1, 3)),
+        "x.t().add(int, alpha=-1), given": version(
+            lambda x: x.t(), lib.ones(3, 2).t().add(lib.tensor(8), alpha=-1), shape=(3, 2)
+        ),
         # torch's mm gives a column-major input its gradient in column-major order
         "x.t() @ x.t(), given": version(lambda x: x.t() @ x.t(), lib.ones(3, 3), shape=(3, 3)),
         "x @ x, given": version(lambda x: x @ x, lib.ones(3, 3), shape=(3, 3)),
@@ -624,6 +630,12 @@ def grad_versions_through_a_rebuilt_view(lib: ModuleType) -> dict[str, Any]:
     a = lib.tensor(10000.0, requires_grad=True)
     b, c = (lib.ones(2, 1, 3, dtype=lib.float64, requires_grad=True) for _ in range(2))
     ((b + c) * a).backward(b.detach() * 1)
+    # CopySlices and AsStrided write the gradient in the base's layout (here a transposed one)
+    z = lib.ones(2, 3, requires_grad=True)
+    base = lib.tensor(0) + z.t()
+    view_of_base = base.t()
+    base += z.t()
+    view_of_base.backward(z.detach() * 1)
     return {
         "x": x,
         "x.grad version": int(x.grad._version),
@@ -631,6 +643,8 @@ def grad_versions_through_a_rebuilt_view(lib: ModuleType) -> dict[str, Any]:
         "b": b,
         "c": c,
         "c.grad version": int(c.grad._version),
+        "z": z,
+        "z.grad version": int(z.grad._version),
     }
 
 
