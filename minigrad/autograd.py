@@ -493,9 +493,10 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
     # so AccumulateGrad nodes before any Function (theirs is the highest).
     buffers: dict[Node, Array] = {root: grad}  # each node's gradient so far
     # What torch's tensor for a buffered gradient would show, where it is not the common case (a new tensor the
-    # engine alone holds, at version 0, or a view of one): its version; whether others hold the tensor; whether
-    # others hold its memory. torch adds a contribution in place only into a tensor whose object and memory it
-    # alone holds (never a view: torch's keeps its base), and a leaf takes a gradient as its .grad only if no
+    # engine alone holds, at version 0, or a view of one): its version; whether the caller holds it (the root's
+    # gradient, passed on); whether others hold its memory (a view: torch's keeps its base). A gradient sent
+    # along two edges is held by the other edge's buffer too (`shared`). torch adds a contribution in place only
+    # into a tensor whose object and memory it alone holds, and a leaf takes a gradient as its .grad only if no
     # one else holds the tensor.
     unusual: dict[Node, Flags] = {root: root_flags}
     shared: set[Node] = set()  # nodes whose buffered gradient was sent along another edge too
