@@ -397,7 +397,7 @@ class CopySlices(Node):
     def __init__(self, base: Tensor, view_ops: tuple[Function, ...], fn: Function) -> None:
         self.sequence_nr = next_sequence_nr()
         self.view_ops, self.fn = view_ops, fn
-        self.base_strides = base._data.strides if is_dense(base._data) else None  # torch copies into base's layout
+        self.base_strides = layout_of(base)
         # fn's first input was the view: its gradient goes to the base's previous history instead
         self.next_functions = ((base._node(), 0), *fn.next_functions[1:])
 
@@ -407,9 +407,7 @@ class CopySlices(Node):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         if self.fn is None:
             raise RuntimeError(BACKWARD_TWICE)
-        result = np.array(grad, order="C")  # a copy, writable even if grad was broadcast, in the base's layout
-        if self.base_strides is not None and result.ndim > 1:
-            result = ops.in_order_of(result, self.base_strides)
+        result = copy_in_layout(grad, self.base_strides)  # writable even if grad was broadcast
         grad_slice = replay_view(self.view_ops, result)  # the view's elements, inside `result`
         grads = self.fn.backward(grad_slice.copy())
         if grads[0] is None:
@@ -435,16 +433,25 @@ class AsStrided(Node):
         self.sequence_nr = next_sequence_nr()
         self.view_ops = view_ops
         self.next_functions = ((base._node(), 0),)
-        self.base_strides = base._data.strides if is_dense(base._data) else None
+        self.base_strides = layout_of(base)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         for op in reversed(self.view_ops):
             (grad,) = op.backward(grad)  # type: ignore[assignment]
         # as torch's as_strided_backward: a view of a new array, in the base's layout
-        result = np.array(grad, order="C")
-        if self.base_strides is not None and result.ndim > 1:
-            result = ops.in_order_of(result, self.base_strides)
+        result = copy_in_layout(grad, self.base_strides)
         return (result[...],)
+
+
+def layout_of(base: Tensor) -> tuple[int, ...] | None:
+    """What CopySlices and AsStrided lay a base's gradient out by, as torch: its strides if it is dense."""
+    return base._data.strides if is_dense(base._data) else None
+
+
+def copy_in_layout(grad: Array, strides: tuple[int, ...] | None) -> Array:
+    """A new array of `grad`'s values, its dims in the order of `strides` (None: C order)."""
+    result = np.array(grad, order="C")
+    return result if strides is None or result.ndim < 2 else ops.in_order_of(result, strides)
 
 
 def replay_view(view_ops: tuple[Function, ...], array: Array) -> Array:

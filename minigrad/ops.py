@@ -91,9 +91,11 @@ def c_ordered(array: Array) -> Array:
     return array if array.ndim < 2 or array.flags.c_contiguous else np.array(array, order="C")
 
 
-def grad_first(result: Array, grad: Array) -> Array:
-    """A gradient computed by a formula whose first operand is `grad` (`grad * x`), laid out as torch's."""
-    return laid_out_as(result, grad) if grad.ndim > 1 and not grad.flags.c_contiguous and is_dense(grad) else result
+def grad_first(grad: Array, *gradients: Array | None) -> tuple[Array | None, ...]:
+    """Gradients computed by formulas whose first operand is `grad` (`grad * x`), laid out as torch's."""
+    if grad.ndim > 1 and not grad.flags.c_contiguous and is_dense(grad):
+        return tuple([None if gradient is None else laid_out_as(gradient, grad) for gradient in gradients])
+    return gradients
 
 
 def laid_out_as(result: Array, first: Array) -> Array:
@@ -184,9 +186,8 @@ class BinaryOp(Function):
                 self.saved_values  # noqa: B018 - it raises if what was saved is freed or modified
             return None, None
         grad_a, grad_b = self.gradients(grad)
-        if grad.ndim > 1 and not grad.flags.c_contiguous:  # grad comes first in torch's formulas
-            grad_a = None if grad_a is None else grad_first(grad_a, grad)
-            grad_b = None if grad_b is None else grad_first(grad_b, grad)
+        if grad.ndim > 1:  # grad comes first in torch's formulas (a 0-d or 1-d layout has no order to keep)
+            grad_a, grad_b = grad_first(grad, grad_a, grad_b)
         layout_a, layout_b = self.layouts
         # unbroadcast only what needs it: most gradients already have their input's shape and dtype
         if grad_a is not None and (grad_a.shape != layout_a[0] or grad_a.dtype != layout_a[1]):  # type: ignore[index]
@@ -367,7 +368,7 @@ class Pow(Function):
         (a,) = self.saved_values
         if self.exponent == 0:  # torch: zeros_like(self, LEGACY_CONTIGUOUS_MEMORY_FORMAT), in C order
             return (np.zeros(grad.shape, grad.dtype),)
-        return (grad_first(grad * (self.exponent * power(a, self.exponent - 1)), grad),)  # torch's formula
+        return grad_first(grad, grad * (self.exponent * power(a, self.exponent - 1)))  # torch's formula
 
 
 def power(a: Array, exponent: Scalar) -> Array:
@@ -445,8 +446,8 @@ class PowOfNumber(Function):
         exponent, result = self.saved_values
         log_base = grad.dtype.type(np.log(np.float64(self.base)))  # torch: the log of the number, in double
         if self.base == 0:
-            return (grad_first(grad * np.where(exponent >= 0, grad.dtype.type(0), result * log_base), grad),)
-        return (grad_first(grad * (result * log_base), grad),)
+            return grad_first(grad, grad * np.where(exponent >= 0, grad.dtype.type(0), result * log_base))
+        return grad_first(grad, grad * (result * log_base))
 
 
 class Clone(Function):
@@ -494,7 +495,7 @@ class Reciprocal(Function):
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         (result,) = self.saved_values
-        return (grad_first(-grad * (result * result), grad),)
+        return grad_first(grad, -grad * (result * result))
 
 
 # ---------------------------------------------------------------- reductions
