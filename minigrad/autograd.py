@@ -9,10 +9,10 @@ edges to its inputs' nodes (`next_functions`). Leaves that require grad are reac
 from __future__ import annotations
 
 import functools
-import heapq
 import itertools
 import warnings
 from collections.abc import Callable
+from heapq import heappop, heappush
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -467,14 +467,14 @@ for node_class, torch_name in ((CopySlices, "CopySlices"), (AsStrided, "AsStride
 
 # ---------------------------------------------------------------- the backward pass
 Grads = tuple[Array | None, ...]  # what a node's backward returns: one gradient (or None) per edge
-Flags = tuple[int, bool, bool]  # see run_backward's `unusual`
-COMMON: Flags = (0, False, False)  # a new tensor that the engine alone holds
+Flags = tuple[int, bool]  # see run_backward's `unusual`
+COMMON: Flags = (0, False)  # a new tensor (or a view of one) at version 0, that the engine alone holds
 BackwardObserver = Callable[[Node, Array, Grads], None]
 # Set by minigrad.walkthrough.watch_backward to see each step of a backward pass; None otherwise.
 observer: BackwardObserver | None = None
 
 
-def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags = (0, True, True)) -> None:
+def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags = (0, True)) -> None:
     """Propagate `grad` from `root` to the leaves, visiting the nodes in torch's order.
 
     A node runs once every node that feeds it a gradient has run, so its gradient is complete. Among the
@@ -499,12 +499,11 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
     # Pass 2: run the ready nodes, in torch's order: highest sequence number first (a heap: see Node.__lt__),
     # so AccumulateGrad nodes before any Function (theirs is the highest).
     buffers: dict[Node, Array] = {root: grad}  # each node's gradient so far
-    # What torch's tensor for a buffered gradient would show, where it is not the common case (a new tensor the
-    # engine alone holds, at version 0, or a view of one): its version; whether the caller holds it (the root's
-    # gradient, passed on); whether others hold its memory (a view: torch's keeps its base). A gradient sent
-    # along two edges is held by the other edge's buffer too (`shared`). torch adds a contribution in place only
-    # into a tensor whose object and memory it alone holds, and a leaf takes a gradient as its .grad only if no
-    # one else holds the tensor.
+    # What torch's tensor for a buffered gradient would show, where it is not COMMON: its version (a view shows
+    # its base's), and whether the caller holds it (the root's gradient, passed on). A gradient sent along two
+    # edges is held by the other edge's buffer too (`shared`). torch adds a contribution in place only into a
+    # tensor whose object and memory it alone holds (a view's memory is its base's), and a leaf takes a gradient
+    # as its .grad only if no one else holds the tensor.
     unusual: dict[Node, Flags] = {root: root_flags}
     shared: set[Node] = set()  # nodes whose buffered gradient was sent along another edge too
 
@@ -518,13 +517,15 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
     def add(child: Node, grad: Array) -> None:
         """A second (or later) contribution to `child`'s gradient."""
         old = buffers[child]
-        old_version, old_held, old_memory_held = unusual.pop(child, COMMON)
-        old_held = old is grad or held(child, old, old_held)
+        old_version, old_held = unusual.pop(child, COMMON)
+        # the same array twice: a gradient passed on along two edges (x + x), held by both; or one new array that
+        # stands for two equal ones (x * x: see Mul), which the engine alone holds
+        old_held = (old is grad and child in shared) or held(child, old, old_held)
         shared.discard(child)
         # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out as
         # the old one (its first operand). In place here too, where no one else can see it (the x * x of a large
         # loss then costs no third array); not while an observer (walkthrough) keeps the gradients.
-        in_place = not (old_held or old_memory_held) and old.base is None and is_dense(old)
+        in_place = not old_held and old.base is None and is_dense(old)
         if in_place and on_node is None and type(old) is ndarray and old.dtype == grad.dtype:
             old += grad
             buffers[child] = old
@@ -532,22 +533,19 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             grad = np.asarray(old + grad)  # an array (not a numpy scalar), so that views of it know their base
             buffers[child] = ops.laid_out_as(grad, old) if grad.ndim > 1 and not old.flags.c_contiguous else grad
         if in_place:
-            unusual[child] = (old_version + 1, False, False)
+            unusual[child] = (old_version + 1, False)
 
     def receive(node: Node, child: Node, grad: Array, grad_in: Array, grads_out: Grads, info: Flags | None) -> None:
-        """The first gradient to reach `child`, where it is unusual: `grad_in` passed on (`info`: grad_in's
-        flags, if unusual) or sent along both edges, a view of an unusual grad_in, or the first gradient of a
-        CopySlices or AsStrided."""
+        """The first gradient to reach `child`, where it may be unusual: `grad_in` passed on (`info`: grad_in's
+        flags, if unusual), a view of an unusual grad_in, or the first gradient of a CopySlices or AsStrided."""
         if grad is grad_in:  # passed on: the same tensor
             flags = info or COMMON
             if len(grads_out) == 2 and grads_out[0] is grads_out[1]:  # along both edges (x + y): two holders
                 shared.add(child)
-        else:  # a new tensor; a view's memory is held by its base, whose version it shows
-            base = grad.base
-            if info is not None and base is not None and (base is grad_in or base is grad_in.base):
-                flags = (info[0], False, True)
-            else:
-                flags = (node.grad_version if grad is grads_out[0] else 0, False, base is not None)
+        elif info is not None and grad.base is not None and (grad.base is grad_in or grad.base is grad_in.base):
+            flags = (info[0], False)  # a view of grad_in shows its version
+        else:  # a new tensor
+            flags = (node.grad_version if grad is grads_out[0] else 0, False)
         buffers[child] = grad
         if flags != COMMON or child in shared:
             unusual[child] = flags
@@ -556,7 +554,7 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
     if (warnings.filters or NO_FILTERS)[0] is not OWN_WARNINGS_IGNORED:  # see own_warnings_filter_first
         own_warnings_filter_first()
     while ready:
-        node = heapq.heappop(ready)
+        node = heappop(ready)
         grad_in = buffers.pop(node, None)
         info = unusual.pop(node, None) if unusual else None
         if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
@@ -572,21 +570,24 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             node.release()
         if info is not None:
             shared.discard(node)
-        plain = info is None and node.grad_version == 0  # not CopySlices, AsStrided: their first gradient is unusual
+        fresh = node.grad_version == 0  # not CopySlices, AsStrided: their first gradient shows a version
         for (child, _), child_grad in zip(node.next_functions, grads_out, strict=False):  # one grad per edge
             if child is None:
                 continue
             if child_grad is not None:
                 if child in buffers:
                     add(child, child_grad)
-                elif plain and (child_grad is not grad_in or len(grads_out) == 1 or grads_out[0] is not grads_out[1]):
-                    buffers[child] = child_grad  # the common case: a new array, a view of one, or grad_in passed on
+                elif fresh and (
+                    (child_grad is not grad_in and (info is None or child_grad.base is None))  # new, or a view of new
+                    or (info is None and (len(grads_out) == 1 or grads_out[0] is not grads_out[1]))  # passed on once
+                ):
+                    buffers[child] = child_grad  # the common case
                 else:
                     receive(node, child, child_grad, grad_in, grads_out, info)  # type: ignore[arg-type]
             remaining = dependencies[child] - 1
             dependencies[child] = remaining
             if remaining == 0:
-                heapq.heappush(ready, child)
+                heappush(ready, child)
 
 
 def is_dense(array: Array) -> bool:

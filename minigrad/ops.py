@@ -311,7 +311,10 @@ class Mul(BinaryOp):
         b, a = self.saved_values
         if a is b and a is not None:  # x * x: grad * x along both edges, added one after the other (as torch)
             product = grad * a
-            return product, product.copy()  # two arrays, as torch's two products
+            # torch's two products are equal: one array along both edges, which run_backward adds to itself in
+            # place, as torch adds the second into the first (unless the edges lead to two tensors)
+            same_input = self.next_functions[0][0] is self.next_functions[1][0]
+            return product, (product if same_input else product.copy())
         if a is not None and a.dtype != grad.dtype and self.layouts[0] is not None:
             a = a.astype(self.layouts[0][1])  # `x *= y` into a narrower x: torch saved x in x's own dtype
         return (grad * b if b is not None else None), (grad * a if a is not None else None)

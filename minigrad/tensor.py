@@ -326,7 +326,7 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         # the caller holds the gradient, whose version a view of it shows (torch's backward uses that tensor)
         version = 0 if gradient is None else gradient._version
-        run_backward(root, grad, bool(retain_graph), root_flags=(version, True, True))
+        run_backward(root, grad, bool(retain_graph), root_flags=(version, True))
 
     def _node(self) -> Node | None:
         """Where backward enters this tensor: its grad_fn, or for a leaf that requires grad its AccumulateGrad
