@@ -103,6 +103,7 @@ BACKWARD_TWICE = (
     "if you need to access saved tensors after calling backward."
 )
 Edge = tuple["Node | None", int]
+NO_EDGE: Edge = (None, 0)
 SavedAttributes = dict[str, Callable[[Any], object]]  # torch's name for a thing a node keeps -> how to get it
 # How torch's messages name dtypes ("result type Float can't be cast to ... Long").
 SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long"}
@@ -319,46 +320,39 @@ class Function(Node):
         node._saved = ()
         arrays: list[Any] = []
         needs: list[bool] = []
+        edges: list[Edge] = []  # next_functions, while grad mode is on
+        recording = False
         through_base = False  # an input requires grad only through its base (a view made under no_grad...)
-        for x in inputs:  # one loop, not a comprehension per list: this is the hot path
-            if x.__class__ is Tensor:
-                arrays.append(x._data)
-                if x._requires_grad:
-                    needs.append(True)
-                elif x._base is not None and x._base._requires_grad:  # a view requires grad when its base does
-                    needs.append(True)  # (torch's rule; see Tensor.requires_grad)
-                    through_base = True
+        try:
+            for x in inputs:  # one loop, not a comprehension per list: this is the hot path
+                if x.__class__ is Tensor:
+                    arrays.append(x._data)
+                    # a view requires grad when its base does (torch's rule; see Tensor.requires_grad)
+                    if x._requires_grad or (x._base is not None and x._base._requires_grad):
+                        needs.append(True)
+                        through_base = through_base or not x._requires_grad
+                        if _grad_enabled:
+                            if not recording:  # as torch: numbered before linked (a view's new grad_fn is later)
+                                recording = True
+                                node.sequence_nr = next_sequence_nr()
+                            # x._node(), inlined for the common case: an op's output, not a view
+                            edges.append((x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0))  # type: ignore[union-attr]
+                        continue
                 else:
-                    needs.append(False)
-            else:
-                arrays.append(x)
+                    arrays.append(x)
                 needs.append(False)
-        recording = _grad_enabled and True in needs
-        # forward saves only what these gradients will need
-        node.needs_input_grad = tuple(needs) if recording else NO_GRAD[len(inputs)]
-        if recording:  # as torch: numbered and linked before forward runs
-            node.sequence_nr = next_sequence_nr()
-            try:
-                node.next_functions = tuple(
-                    [  # x._node(), inlined for the common case: an op's output, not a view
-                        (
-                            (x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0)  # type: ignore[union-attr]
-                            if need
-                            else (None, 0)
-                        )
-                        for x, need in zip(inputs, needs, strict=False)
-                    ]
-                )
-            except RuntimeError:  # a view's grad_fn refused: torch has converted the number arguments before
-                check_numbers((*inputs, *params.values()))
-                raise
-            if (
-                through_base and (None, 0) in node.next_functions
-            ):  # as torch, compute (and save for) only the gradients an edge
-                # takes: a view made under no_grad requires grad through its base, but its edge is None
-                node.needs_input_grad = tuple([child is not None for child, _ in node.next_functions])
+                edges.append(NO_EDGE)
+        except RuntimeError:  # a view's grad_fn refused: torch has converted the number arguments before
+            check_numbers((*inputs, *params.values()))
+            raise
+        if recording:  # forward saves only what these gradients will need
+            node.next_functions = tuple(edges)
+            # as torch, compute (and save for) only the gradients an edge takes: a view made under no_grad
+            # requires grad through its base, but its edge is None
+            node.needs_input_grad = tuple([child is not None for child, _ in edges] if through_base else needs)
             node._inputs = inputs
         else:
+            node.needs_input_grad = NO_GRAD[len(inputs)]
             node._inputs = ()
         output = node.forward(*arrays, **params)
         if recording:

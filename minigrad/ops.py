@@ -78,7 +78,11 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
         grad = np.asarray(np.add.reduce(grad, axis=None))
     elif grad.shape != shape:
         leading = grad.ndim - len(shape)
-        stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
+        stretched = (
+            ()  # only leading dims, the common case (a bias): no need to look for dims of size 1
+            if grad.shape[leading:] == shape
+            else tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
+        )
         grad = c_ordered(np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True))
         if leading:  # as torch's sum_to: a view of the sum without the leading dims (it tells: see run_backward)
             grad = grad.reshape(shape)
@@ -151,10 +155,12 @@ class BinaryOp(Function):
     __slots__ = ("layouts",)
 
     def forward(self, a: Operand, b: Operand) -> Array:
-        promoted_a, promoted_b = promote(a, b)
+        # promote()'s commonest case, two arrays of one dtype, checked here: this is the hot path
+        same = a.__class__ is ndarray and b.__class__ is ndarray and a.dtype == b.dtype  # type: ignore[union-attr]
+        promoted_a, promoted_b = (a, b) if same else promote(a, b)
         recording = True in self.needs_input_grad
-        if recording:
-            self.layouts = (layout(a), layout(b))  # backward sums gradients back to these shapes and dtypes
+        if recording:  # backward sums gradients back to these shapes and dtypes
+            self.layouts = ((a.shape, a.dtype), (b.shape, b.dtype)) if same else (layout(a), layout(b))  # type: ignore[union-attr]
             if a is autograd.writing_into and self.needs_input_grad[1]:  # `a op= b`: a's old value, which
                 promoted_a = np.array(promoted_a)  # backward needs, is about to be overwritten: keep a copy
         try:
@@ -186,8 +192,8 @@ class BinaryOp(Function):
                 self.saved_values  # noqa: B018 - it raises if what was saved is freed or modified
             return None, None
         grad_a, grad_b = self.gradients(grad)
-        if grad.ndim > 1:  # grad comes first in torch's formulas (a 0-d or 1-d layout has no order to keep)
-            grad_a, grad_b = grad_first(grad, grad_a, grad_b)
+        if grad.ndim > 1 and not grad.flags.c_contiguous:  # grad comes first in torch's formulas (C order is
+            grad_a, grad_b = grad_first(grad, grad_a, grad_b)  # what they would have anyway)
         layout_a, layout_b = self.layouts
         # unbroadcast only what needs it: most gradients already have their input's shape and dtype
         if grad_a is not None and (grad_a.shape != layout_a[0] or grad_a.dtype != layout_a[1]):  # type: ignore[index]
@@ -679,11 +685,13 @@ class Mm(Function):
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
             )
-        check_same_dtype(a, b)
+        if a.dtype != b.dtype:
+            check_same_dtype(a, b)
         # Each gradient needs only the other operand: save just what an input that needs grad will use
-        # (b first: torch checks b's version first).
-        self.save_for_backward(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
-        self.column_major = (is_column_major(a), is_column_major(b))
+        # (b first: torch checks b's version first), and the layout of the input whose gradient it is.
+        needs_a, needs_b = self.needs_input_grad
+        self.save_for_backward(b if needs_a else None, a if needs_b else None)
+        self.column_major = (needs_a and is_column_major(a), needs_b and is_column_major(b))
         return a @ b
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:

@@ -637,21 +637,23 @@ class Tensor:
         """torch.matmul for 1-D and 2-D operands, recorded in the graph as torch records each case."""
         if not isinstance(other, Tensor):
             raise ArgumentTypeError("matmul", "other", 1, "Tensor", other)
-        match self.ndim, other.ndim:
-            case 2, 2:
-                return ops.Mm.apply(self, other)
-            case 2, 1:
-                return ops.Mv.apply(self, other)
-            case 1, 1:
-                return ops.Dot.apply(self, other)
-            case 1, 2:
-                row = ops.Unsqueeze.apply(self, dim=0)
-                product = ops.Squeeze.apply(ops.Mm.apply(row, other), dim=0)
-                # torch squeezes the product in place (squeeze_): the result is no view, and at version 1
-                product._base, product._version_counter = None, [1]
-                return product
-            case a, b if 0 in (a, b):
-                raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a}D and {b}D")
+        dims = self._data.ndim, other._data.ndim
+        if dims == (2, 2):
+            return ops.Mm.apply(self, other)
+        if dims == (2, 1):
+            return ops.Mv.apply(self, other)
+        if dims == (1, 1):
+            return ops.Dot.apply(self, other)
+        if dims == (1, 2):
+            row = ops.Unsqueeze.apply(self, dim=0)
+            product = ops.Squeeze.apply(ops.Mm.apply(row, other), dim=0)
+            # torch squeezes the product in place (squeeze_): the result is no view, and at version 1
+            product._base, product._version_counter = None, [1]
+            return product
+        if 0 in dims:
+            raise RuntimeError(
+                f"both arguments to matmul need to be at least 1D, but they are {dims[0]}D and {dims[1]}D"
+            )
         raise NotImplementedError(f"minigrad's matmul takes 1-D and 2-D tensors, not {self.ndim}-D and {other.ndim}-D")
 
     def __matmul__(self, other: Tensor) -> Tensor:
