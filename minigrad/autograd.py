@@ -171,43 +171,13 @@ class AccumulateGrad(Node):
         return ()
 
 
-class SavedValue:
-    """A value saved for backward, and how to see that the tensor it is the data of (if any) was modified in
-    place since: that tensor's version counter, and its version then."""
-
-    __slots__ = ("counter", "output_of", "tensor", "value", "version")
-
-    def __init__(self, value: Array | Scalar | None, given: object) -> None:
-        """`given`: the input `value` came from (None if none): watched if `value` is its data, not a copy."""
-        self.value = value
-        if type(given) is Tensor and given._data is value:
-            self.tensor: Tensor | None = given
-            self.counter: list[int] | None = given._version_counter
-            self.version = self.counter[0]
-        else:
-            self.tensor = self.counter = None
-
-    def watch(self, tensor: Tensor) -> None:
-        self.tensor, self.counter, self.version = tensor, tensor._version_counter, tensor._version_counter[0]
-
-    def watch_output(self, output: Tensor, node: Function) -> None:
-        """The value is `node`'s own output: watch its version counter, not the tensor (which holds the node:
-        a reference cycle). torch's message then names the node that saved it."""
-        self.counter, self.version, self.output_of = output._version_counter, output._version_counter[0], node.name()
-
-    def unpack(self) -> Array | Scalar | None:
-        counter = self.counter
-        if counter is not None and counter[0] != self.version:
-            tensor = self.tensor  # None for a saved output (see watch_output)
-            # the tensor's data, not the value: the value may be a copy cast to another dtype
-            data = np.asarray(self.value) if tensor is None else tensor._data
-            where = f", which is output 0 of {origin_name(self.output_of)}," if tensor is None else origin(tensor)
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [minigrad.{SCALAR_TYPE_NAMES[data.dtype.name]}Tensor [{', '.join(map(str, data.shape))}]]"
-                f"{where} is at version {counter[0]}; expected version {self.version} instead."
-            )
-        return self.value
+# What a node saved for backward: the values, and the watches of those that are a tensor's data. torch raises if
+# that tensor was modified in place between the save and backward: a watch is (the value's index, the tensor's
+# version counter, its version at the save, the tensor: None for the node's own output, which can't hold it (a
+# reference cycle), the name of the node whose output it is). Plain tuples: the save is on every op's path.
+Watch = tuple[int, list[int], int, "Tensor | None", str]
+Saved = tuple[tuple[Any, ...], tuple[Watch, ...]]
+NOTHING_SAVED: Saved = ((), ())
 
 
 def origin(tensor: Tensor) -> str:
@@ -243,7 +213,7 @@ class Function(Node):
     saves_per_gradient: ClassVar[bool] = False
     forward: Callable[..., Array]
     needs_input_grad: tuple[bool, ...]
-    _saved: tuple[SavedValue, ...] | None  # None once released
+    _saved: Saved | None  # None once released
     _inputs: tuple[Tensor | Scalar, ...]  # the inputs, during forward only (for save_for_backward)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -263,12 +233,14 @@ class Function(Node):
         if not self._inputs:
             return  # no graph will be recorded: nothing to save (one whose edges are all None saves, as torch)
         inputs = self._inputs
-        self._saved = tuple(
-            [
-                SavedValue(value, None if index is None else inputs[index])
-                for value, index in zip(values, self.saved_inputs, strict=True)
-            ]
-        )
+        watches = []
+        for index, input_index in enumerate(self.saved_inputs):
+            if input_index is not None:
+                given = inputs[input_index]
+                if given.__class__ is Tensor and given._data is values[index]:
+                    counter = given._version_counter
+                    watches.append((index, counter, counter[0], given, ""))
+        self._saved = (values, tuple(watches))
 
     @property
     def saved_values(self) -> tuple[Any, ...]:
@@ -278,33 +250,58 @@ class Function(Node):
                 # None, and torch saved nothing for the gradients no edge takes (nor freed anything)
                 return (None,) * len(self.saved_names)
             raise RuntimeError(BACKWARD_TWICE)
-        # unpack() only where a version changed (it raises): the check inline, as this runs for every node
-        return tuple(
-            [
-                saved.value if saved.counter is None or saved.counter[0] == saved.version else saved.unpack()
-                for saved in self._saved
-            ]
+        values, watches = self._saved
+        for watch in watches:
+            if watch[1][0] != watch[2]:
+                raise self._modified(watch)
+        return values
+
+    def _modified(self, watch: Watch) -> RuntimeError:
+        """torch's error for a saved value whose tensor was modified in place since the save."""
+        index, counter, version, tensor, output_of = watch
+        assert self._saved is not None
+        # the tensor's data, not the value: the value may be a copy cast to another dtype
+        data = np.asarray(self._saved[0][index]) if tensor is None else tensor._data
+        where = f", which is output 0 of {origin_name(output_of)}," if tensor is None else origin(tensor)
+        return RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: [minigrad.{SCALAR_TYPE_NAMES[data.dtype.name]}Tensor [{', '.join(map(str, data.shape))}]]"
+            f"{where} is at version {counter[0]}; expected version {version} instead."
         )
 
     def _unpack_saved(self, index: int) -> Tensor | None:
         """What save_for_backward kept at `index`: the input tensor it is the data of, else a new tensor."""
         if self._saved is None:
             raise RuntimeError(BACKWARD_TWICE)
-        saved = self._saved[index]
-        value = saved.unpack()
-        if value is None or saved.tensor is not None:
-            return saved.tensor
-        return Tensor(np.asarray(value))
+        values, watches = self._saved
+        for watch in watches:
+            if watch[0] == index:
+                if watch[1][0] != watch[2]:
+                    raise self._modified(watch)
+                if watch[3] is not None:
+                    return watch[3]
+        value = values[index]
+        return None if value is None else Tensor(np.asarray(value))
 
     def release(self) -> None:
         self._saved = None
 
+    def watch(self, value: object, tensor: Tensor, output_of: str = "") -> None:
+        """Watch `tensor`'s version for each saved value that is `value` (a cast input's copy, which is still the
+        input for torch; or the node's output, `output_of` naming the node, whose tensor it doesn't hold)."""
+        assert self._saved is not None
+        values, watches = self._saved
+        indices = [index for index, saved in enumerate(values) if saved is value]
+        counter = tensor._version_counter
+        kept = [watch for watch in watches if watch[0] not in indices]
+        new = [(index, counter, counter[0], None if output_of else tensor, output_of) for index in indices]
+        self._saved = values, tuple(sorted(kept + new, key=lambda watch: watch[0]))
+
     def watch_result(self, result: Array, output: Tensor) -> None:
         """`result`, saved by forward, is now the data of `output`: backward checks that it was not modified in
         place since (as torch checks a saved output)."""
-        for saved in self._saved or ():
-            if saved.value is result:
-                saved.watch_output(output, self)
+        if self._saved is not None:
+            self.watch(result, output, self.name())
 
     def view_of(self, array: Array) -> Array:
         """For a view op (`is_view`): the same view of another array of its input's shape."""
@@ -317,7 +314,7 @@ class Function(Node):
         if (warnings.filters or NO_FILTERS)[0] is not OWN_WARNINGS_IGNORED:  # rare: a filter came first
             own_warnings_filter_first()
         node = cls()
-        node._saved = ()
+        node._saved = NOTHING_SAVED
         arrays: list[Any] = []
         needs: list[bool] = []
         edges: list[Edge] = []  # next_functions, while grad mode is on
@@ -336,7 +333,7 @@ class Function(Node):
                                 recording = True
                                 node.sequence_nr = next_sequence_nr()
                             # x._node(), inlined for the common case: an op's output, not a view
-                            edges.append((x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0))  # type: ignore[union-attr]
+                            edges.append((x._grad_fn if x._grad_fn is not None and x._base is None else x._node(), 0))
                         continue
                 else:
                     arrays.append(x)
@@ -512,10 +509,10 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
         """A second (or later) contribution to `child`'s gradient."""
         old = buffers[child]
         old_version, old_held = unusual.pop(child, COMMON)
-        # the same array twice: a gradient passed on along two edges (x + x), held by both; or one new array that
-        # stands for two equal ones (x * x: see Mul), which the engine alone holds
-        old_held = (old is grad and child in shared) or held(child, old, old_held)
-        shared.discard(child)
+        if child in shared:  # `old` was sent along two edges: this one (x + x: it is `grad` too), or another
+            old_held = held(child, old, old_held or old is grad)
+            shared.discard(child)
+        # (`grad` is `old` otherwise only for x * x, whose one new array stands for torch's two: see Mul)
         # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out as
         # the old one (its first operand). In place here too, where no one else can see it (the x * x of a large
         # loss then costs no third array); not while an observer (walkthrough) keeps the gradients.

@@ -156,7 +156,7 @@ class BinaryOp(Function):
 
     def forward(self, a: Operand, b: Operand) -> Array:
         # promote()'s commonest case, two arrays of one dtype, checked here: this is the hot path
-        same = a.__class__ is ndarray and b.__class__ is ndarray and a.dtype == b.dtype  # type: ignore[union-attr]
+        same = a.__class__ is ndarray and b.__class__ is ndarray and a.dtype == b.dtype
         promoted_a, promoted_b = (a, b) if same else promote(a, b)
         recording = True in self.needs_input_grad
         if recording:  # backward sums gradients back to these shapes and dtypes
@@ -180,11 +180,10 @@ class BinaryOp(Function):
     def watch_cast_inputs(self, casts: tuple[tuple[Operand, Operand, int], ...]) -> None:
         """An operand saved after being cast to the result's dtype is still its input tensor: watch that
         tensor's version (torch saves the tensor itself)."""
-        for saved in self._saved or ():
-            for cast_value, original, index in casts:
-                given = self._inputs[index]
-                if saved.value is cast_value and saved.tensor is None and getattr(given, "_data", None) is original:
-                    saved.watch(given)  # type: ignore[arg-type]
+        for cast_value, original, index in casts:
+            given = self._inputs[index]
+            if getattr(given, "_data", None) is original:
+                self.watch(cast_value, given)  # type: ignore[arg-type]
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         if True not in self.needs_input_grad:  # no edge takes a gradient: torch only unpacks what it saved
@@ -519,13 +518,15 @@ class Sum(Function):
     def forward(self, a: Array, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
         self.shape, self.keepdim = a.shape, keepdim
         dims = () if dim is None else normalize_dims(dim, a.ndim)
-        if len(set(dims)) < len(dims):
+        if dims and len(set(dims)) < len(dims):
             duplicate = next(d for d in dims if dims.count(d) > 1)
             raise RuntimeError(f"dim {duplicate} appears multiple times in the list of dims")
-        # as torch, no dims (None or ()) means all of them; a 0-d tensor's dim 0 is itself
-        self.dims = dims if dims and a.ndim else tuple(range(a.ndim))
-        # the dims given, which the result dropped: torch's sum_backward unsqueezes them before expanding
-        self.dropped = dims if dims and a.ndim and not keepdim else ()
+        if dims and a.ndim:
+            self.dims = dims
+            # the dims given, which the result dropped: torch's sum_backward unsqueezes them before expanding
+            self.dropped = () if keepdim else dims
+        else:  # as torch, no dims (None or ()) means all of them; a 0-d tensor's dim 0 is itself
+            self.dims, self.dropped = tuple(range(a.ndim)), ()
         # np.add.reduce, as ndarray.sum calls it: numpy's warnings then come from here (see autograd.py)
         return c_ordered(np.add.reduce(a, axis=self.dims, keepdims=keepdim))  # type: ignore[call-overload]
 
