@@ -512,11 +512,12 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
         if child in shared:  # `old` was sent along two edges: this one (x + x: it is `grad` too), or another
             old_held = held(child, old, old_held or old is grad)
             shared.discard(child)
-        # (`grad` is `old` otherwise only for x * x, whose one new array stands for torch's two: see Mul)
+        # (elsewhere `grad` is `old` only for x * x: one new array for torch's two equal products, see Mul)
         # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out as
         # the old one (its first operand). In place here too, where no one else can see it (the x * x of a large
         # loss then costs no third array); not while an observer (walkthrough) keeps the gradients.
-        in_place = not old_held and old.base is None and is_dense(old)
+        # (and not while `grad` is a view of it, as an expand of it is: torch's view holds its base)
+        in_place = not old_held and old.base is None and grad.base is not old and is_dense(old)
         if in_place and on_node is None and type(old) is ndarray and old.dtype == grad.dtype:
             old += grad
             buffers[child] = old

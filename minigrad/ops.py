@@ -74,7 +74,8 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
     dims where the input had size 1), in the input's dtype."""
     assert to is not None  # a Python number needs no gradient
     shape, dtype = to
-    if not shape:  # as torch's sum_to: the sum of everything, a new tensor
+    # as torch's sum_to: a gradient of the input's shape stays as it is (-0.0 too, which a sum would make +0.0)
+    if grad.shape != shape and not shape:  # the sum of everything, a new tensor
         grad = np.asarray(np.add.reduce(grad, axis=None))
     elif grad.shape != shape:
         leading = grad.ndim - len(shape)
@@ -84,7 +85,7 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
             else tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
         )
         grad = c_ordered(np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True))
-        if leading:  # as torch's sum_to: a view of the sum without the leading dims (it tells: see run_backward)
+        if leading:  # a view of the sum without the leading dims (it tells: see run_backward)
             grad = grad.reshape(shape)
     return grad if grad.dtype == dtype else grad.astype(dtype)
 
@@ -171,7 +172,9 @@ class BinaryOp(Function):
             first = promoted_b if self.operands_swapped else promoted_a
             if not first.flags.c_contiguous:
                 result = laid_out_as(result, first)
-        if recording and (promoted_b is not b or (promoted_a is not a and a is not autograd.writing_into)):
+        # the casts are watched wherever a graph is recorded, even if no edge takes a gradient (torch saves div's
+        # divisor for any gradient, and checks it in backward all the same)
+        if self._inputs and (promoted_b is not b or (promoted_a is not a and a is not autograd.writing_into)):
             # a's copy (above) is no longer a's data: only the operands that still are get watched
             in_place = a is autograd.writing_into
             self.watch_cast_inputs(((promoted_b, b, 1),) if in_place else ((promoted_a, a, 0), (promoted_b, b, 1)))
@@ -686,8 +689,11 @@ class Mm(Function):
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
             )
-        if a.dtype != b.dtype:
-            check_same_dtype(a, b)
+        if a.dtype != b.dtype:  # mm does not promote (nor do mv and dot, each with its own words)
+            raise RuntimeError(
+                "expected m1 and m2 to have the same dtype, but got: "
+                f"{TYPE_NAMES[a.dtype.name]} != {TYPE_NAMES[b.dtype.name]}"
+            )
         # Each gradient needs only the other operand: save just what an input that needs grad will use
         # (b first: torch checks b's version first), and the layout of the input whose gradient it is.
         needs_a, needs_b = self.needs_input_grad
@@ -766,12 +772,3 @@ class Dot(Function):
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         u, v = self.saved_values
         return (grad * v if v is not None else None), (grad * u if u is not None else None)
-
-
-def check_same_dtype(a: Array, b: Array) -> None:
-    """mm does not promote (nor do mv and dot, each with its own words)."""
-    if a.dtype != b.dtype:
-        raise RuntimeError(
-            "expected m1 and m2 to have the same dtype, but got: "
-            f"{TYPE_NAMES[a.dtype.name]} != {TYPE_NAMES[b.dtype.name]}"
-        )

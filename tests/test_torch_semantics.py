@@ -682,6 +682,33 @@ def numpy_warnings_stay_silent(lib: ModuleType) -> dict[str, Any]:
     return {"y": y, "x": x}
 
 
+@program
+def found_by_the_long_fuzz_run_of_seeds_5_to_8(lib: ModuleType) -> dict[str, Any]:
+    # seed 5, program 3944: the expand of t4's gradient (a view of it) holds it, so torch adds the gradient
+    # arriving through the sum into a new tensor, not into that one in place
+    t1 = lib.tensor([-9.896270751953125], requires_grad=True)
+    t4 = t1 + t1.sum(0, keepdim=True)
+    (t4 @ t4 + 2).backward()
+    # seed 6, program 7663: a float64 gradient of a float32 0-d input is cast, not summed (-0.0 stays -0.0)
+    t0 = lib.tensor(0.0, dtype=lib.float64, requires_grad=True)
+    divisor = lib.tensor(2.0, requires_grad=True)
+    (t0 / divisor).backward()
+    # seed 8, program 2741: div's divisor, cast to float64, is saved and checked even though no edge takes a
+    # gradient (the dividend requires grad only through a view made under no_grad)
+    x = lib.tensor(0.001, dtype=lib.float64, requires_grad=True)
+    scale = lib.tensor(-2.5)
+    with lib.no_grad():
+        view = x.t()
+    y = view / scale + x
+    scale += 2
+    return {
+        "t1": t1,
+        "t1.grad version": int(t1.grad._version),
+        "divisor": divisor,
+        "backward after the divisor changed": attempt(lambda: y.backward()),
+    }
+
+
 # ---------------------------------------------------------------- the tests (after every program is registered)
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_same_as_torch(name: str) -> None:
