@@ -87,7 +87,10 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
         grad = c_ordered(np.add.reduce(grad, axis=tuple(range(leading)) + stretched, keepdims=True))
         if leading:  # a view of the sum without the leading dims (it tells: see run_backward)
             grad = grad.reshape(shape)
-    return grad if grad.dtype == dtype else grad.astype(dtype)
+    if grad.dtype == dtype:
+        return grad
+    # torch's cast keeps a dense gradient's layout and writes any other in C order (numpy's may pick another)
+    return grad.astype(dtype, order="K" if is_dense(grad) else "C")
 
 
 def c_ordered(array: Array) -> Array:
@@ -604,7 +607,9 @@ class Transpose(Function):
         return view
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        return (grad.transpose(self.axes),)  # a swap of two dims (or a reversal) is its own inverse
+        # a swap of two dims (or a reversal) is its own inverse; a view of grad, as torch's, even of a 0-d grad
+        # that numpy made a scalar (whose transpose would be no view: see run_backward's add)
+        return (np.asarray(grad).transpose(self.axes),)
 
     def view_of(self, array: Array) -> Array:
         """The same view of another array of the input's shape (for in-place ops on views)."""

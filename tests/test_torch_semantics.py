@@ -701,11 +701,24 @@ def found_by_the_long_fuzz_run_of_seeds_5_to_8(lib: ModuleType) -> dict[str, Any
         view = x.t()
     y = view / scale + x
     scale += 2
+    # seed 5, program 8481: t()'s gradient is a view of its 0-d grad (which numpy computes as a scalar), so the
+    # second contribution to a's gradient is added into a new tensor
+    a = lib.tensor(5.054423809051514, requires_grad=True)
+    (-a / a.t()).backward()
+    # seed 8, program 2768: a broadcast float64 gradient cast to float32 is C-ordered, the leaf's own layout
+    b = lib.tensor([-2.5], dtype=lib.float64, requires_grad=True)
+    c = lib.tensor([[0.001, 0.001], [0.001, 0.001], [0.001, 0.001]], requires_grad=True)
+    total = (c + b).sum(0)
+    total.backward(total.detach() * 1)
     return {
         "t1": t1,
         "t1.grad version": int(t1.grad._version),
         "divisor": divisor,
         "backward after the divisor changed": attempt(lambda: y.backward()),
+        "a": a,
+        "a.grad version": int(a.grad._version),
+        "c": c,
+        "c.grad version": int(c.grad._version),
     }
 
 
