@@ -522,8 +522,9 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             old += grad
             buffers[child] = old
         else:
-            grad = np.asarray(old + grad)  # an array (not a numpy scalar), so that views of it know their base
-            buffers[child] = ops.laid_out_as(grad, old) if grad.ndim > 1 and not old.flags.c_contiguous else grad
+            total = np.asarray(old + grad)  # an array (not a numpy scalar), so that views of it know their base
+            c_order = total.ndim < 2 or (old.flags.c_contiguous and grad.flags.c_contiguous)
+            buffers[child] = total if c_order else ops.laid_out_as(total, old, grad)
         if in_place:
             unusual[child] = (old_version + 1, False)
 

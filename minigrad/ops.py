@@ -93,6 +93,12 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
     return grad.astype(dtype, order="K" if is_dense(grad) else "C")
 
 
+def c_ordered_operand(x: Operand) -> bool:
+    """A number, or an array in C order (only an array of the ndarray class: capture's recorded arrays keep
+    numpy's layout)."""
+    return x.__class__ is not ndarray or x.flags.c_contiguous
+
+
 def c_ordered(array: Array) -> Array:
     """torch writes a reduction's result, and a number's power, into a new tensor in C order; numpy lays it out
     as its input (the layout shows: a leaf takes a gradient as its .grad only in its own layout)."""
@@ -106,23 +112,61 @@ def grad_first(grad: Array, *gradients: Array | None) -> tuple[Array | None, ...
     return gradients
 
 
-def laid_out_as(result: Array, first: Array) -> Array:
-    """An elementwise result, laid out as torch lays it out: in the layout of its first operand, where that is
-    dense and of the result's shape (torch's TensorIterator orders dims by the operands' strides, the first
-    operand's first; numpy's ufuncs, where operands disagree, in C order). Only a non-C-ordered first operand
-    can make them differ. The layout shows: a leaf takes a gradient as its .grad only in its own layout."""
-    if result.shape != first.shape or not is_dense(first):
+def laid_out_as(result: Array, *operands: Operand) -> Array:
+    """An elementwise op's result, laid out as torch's TensorIterator lays out the op's output: its dims ordered
+    by the operands' strides, the first operand's first, an operand leaving the choice to the next where one of
+    the two dims is broadcast (stride 0) or their strides are equal (torch's reorder_dimensions); with no
+    operand deciding, C order. numpy's ufuncs order the dims their own way where the operands' layouts disagree.
+    The layout shows: a leaf takes a gradient as its .grad only in its own layout."""
+    shape = result.shape
+    if len(shape) < 2:
         return result
-    return in_order_of(result, first.strides)
+    strides = [broadcast_strides(x, shape) for x in operands if isinstance(x, np.ndarray) and x.ndim]
+
+    def comparison(faster: int, slower: int) -> int:
+        """1: `faster` should be the slower of the two dims; -1: it should not; 0: no operand says."""
+        for stride in strides:
+            if stride[faster] and stride[slower]:
+                if stride[faster] != stride[slower]:
+                    return 1 if stride[faster] > stride[slower] else -1
+                if shape[faster] > shape[slower]:  # equal strides: the smaller dim goes inside
+                    return 1
+        return 0
+
+    order = list(range(len(shape)))[::-1]  # fastest first, as torch's perm: an insertion sort, as torch's
+    for i in range(1, len(order)):
+        moving = i
+        for earlier in range(i - 1, -1, -1):
+            said = comparison(order[earlier], order[moving])
+            if said > 0:
+                order[earlier], order[moving] = order[moving], order[earlier]
+                moving = earlier
+            elif said < 0:
+                break
+    return in_dim_order(result, order[::-1])
+
+
+def broadcast_strides(array: Array, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """`array`'s strides as an operand broadcast to `shape`: 0 along a dim it lacks or stretches from size 1."""
+    leading = len(shape) - array.ndim
+    stretched = [
+        0 if n == 1 and shape[leading + i] != 1 else stride
+        for i, (n, stride) in enumerate(zip(array.shape, array.strides, strict=True))
+    ]
+    return (0,) * leading + tuple(stretched)
 
 
 def in_order_of(result: Array, strides: tuple[int, ...]) -> Array:
     """`result`, or a copy of it, whose dims are laid out in the order of these strides (largest outermost)."""
-    order = sorted(range(len(strides)), key=lambda d: -strides[d])
+    return in_dim_order(result, sorted(range(len(strides)), key=lambda d: -strides[d]))
+
+
+def in_dim_order(result: Array, order: list[int]) -> Array:
+    """`result`, or a copy of it, whose dims are laid out in this order (the outermost first)."""
     permuted = result.transpose(order)
     if permuted.flags.c_contiguous:
         return result  # already in that order
-    relaid: Array = permuted.copy().transpose([order.index(d) for d in range(len(strides))])
+    relaid: Array = permuted.copy().transpose([order.index(d) for d in range(len(order))])
     return relaid
 
 
@@ -171,10 +215,11 @@ class BinaryOp(Function):
             result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
-        if promoted_b.__class__ is ndarray and promoted_b.ndim > 1 and promoted_a.__class__ is ndarray:  # laid_out_as
-            first = promoted_b if self.operands_swapped else promoted_a
-            if not first.flags.c_contiguous:
-                result = laid_out_as(result, first)
+        if result.ndim > 1 and not (c_ordered_operand(promoted_a) and c_ordered_operand(promoted_b)):
+            # torch's layout (numpy's matches it where every operand is in C order)
+            result = laid_out_as(
+                result, *((promoted_b, promoted_a) if self.operands_swapped else (promoted_a, promoted_b))
+            )
         # the casts are watched wherever a graph is recorded, even if no edge takes a gradient (torch saves div's
         # divisor for any gradient, and checks it in backward all the same)
         if self._inputs and (promoted_b is not b or (promoted_a is not a and a is not autograd.writing_into)):
@@ -289,9 +334,7 @@ class AddScaled(Add):
             return a + b * dtype.type(alpha)  # integers: exact, wrapping as torch's
         if dtype == np.float32 and np.isfinite(alpha) and abs(alpha) > np.finfo(np.float32).max:
             raise RuntimeError("value cannot be converted to type float without overflow")
-        result = fused_multiply_add(np.asarray(b, dtype), dtype.type(alpha), np.asarray(a))
-        first = a if np.shape(a) == result.shape else b  # torch's layout: the first operand's, unless broadcast
-        return laid_out_as(result, first) if isinstance(first, np.ndarray) and first.ndim > 1 else result
+        return fused_multiply_add(np.asarray(b, dtype), dtype.type(alpha), np.asarray(a))  # laid out by forward
 
     def gradients(self, grad: Array) -> tuple[Array | None, Array | None]:
         grad_a, grad_b = super().gradients(grad)

@@ -353,7 +353,8 @@ class Tensor:
                 self.grad = Tensor(np.array(grad))  # a copy all the same: numpy's arrays may be shared
                 self.grad._version_counter[0] = version
             else:  # torch copies it into a new tensor of this tensor's layout (one version)
-                self.grad = Tensor(ops.laid_out_as(np.array(grad, data.dtype, order="C"), data))
+                copy = np.array(grad, data.dtype, order="C")  # torch: in C order unless the leaf is dense
+                self.grad = Tensor(ops.laid_out_as(copy, data) if is_dense(data) else copy)
                 self.grad._version_counter[0] = 1
         else:
             self.grad._data += grad

@@ -683,7 +683,7 @@ def numpy_warnings_stay_silent(lib: ModuleType) -> dict[str, Any]:
 
 
 @program
-def found_by_the_long_fuzz_run_of_seeds_5_to_8(lib: ModuleType) -> dict[str, Any]:
+def found_by_long_fuzz_runs_of_seeds_5_to_10(lib: ModuleType) -> dict[str, Any]:
     # seed 5, program 3944: the expand of t4's gradient (a view of it) holds it, so torch adds the gradient
     # arriving through the sum into a new tensor, not into that one in place
     t1 = lib.tensor([-9.896270751953125], requires_grad=True)
@@ -710,7 +710,17 @@ def found_by_the_long_fuzz_run_of_seeds_5_to_8(lib: ModuleType) -> dict[str, Any
     c = lib.tensor([[0.001, 0.001], [0.001, 0.001], [0.001, 0.001]], requires_grad=True)
     total = (c + b).sum(0)
     total.backward(total.detach() * 1)
+    # seed 10, program 112: t.t() + u, t transposed and broadcast, is laid out by torch's TensorIterator (its
+    # dims ordered by t's strides where t is not broadcast): so is -u's gradient, and u's .grad is a copy
+    t = lib.ones(3, 2, requires_grad=True)
+    u = lib.tensor([[[3.0] * 3] * 2] * 2, requires_grad=True)
+    negated = -u
+    with lib.no_grad():
+        transposed = t.t()
+    negated.backward((transposed + negated).detach() * 1)
     return {
+        "u": u,
+        "u.grad version": int(u.grad._version),
         "t1": t1,
         "t1.grad version": int(t1.grad._version),
         "divisor": divisor,
