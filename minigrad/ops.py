@@ -93,12 +93,6 @@ def unbroadcast(grad: Array, to: Layout) -> Array:
     return grad.astype(dtype, order="K" if is_dense(grad) else "C")
 
 
-def c_ordered_operand(x: Operand) -> bool:
-    """A number, or an array in C order (only an array of the ndarray class: capture's recorded arrays keep
-    numpy's layout)."""
-    return x.__class__ is not ndarray or x.flags.c_contiguous
-
-
 def c_ordered(array: Array) -> Array:
     """torch writes a reduction's result, and a number's power, into a new tensor in C order; numpy lays it out
     as its input (the layout shows: a leaf takes a gradient as its .grad only in its own layout)."""
@@ -215,8 +209,10 @@ class BinaryOp(Function):
             result: Array = self.compute(promoted_a, promoted_b)
         except ValueError:
             raise broadcast_error(a, b) from None
-        if result.ndim > 1 and not (c_ordered_operand(promoted_a) and c_ordered_operand(promoted_b)):
-            # torch's layout (numpy's matches it where every operand is in C order)
+        if result.ndim > 1 and (  # torch's layout (numpy's matches it where every operand is in C order); only
+            (promoted_a.__class__ is ndarray and not promoted_a.flags.c_contiguous)  # arrays of the ndarray class
+            or (promoted_b.__class__ is ndarray and not promoted_b.flags.c_contiguous)  # (capture's keep numpy's)
+        ):
             result = laid_out_as(
                 result, *((promoted_b, promoted_a) if self.operands_swapped else (promoted_a, promoted_b))
             )
