@@ -34,6 +34,8 @@ bit. B is propagated op by op (u: the result dtype's unit roundoff, γ_n = n·u/
 - underflow: each rounding that may land in the subnormal range (a product, a quotient, a library pow) adds
   half the smallest subnormal, η (the standard model fl(x) = x·(1 + δ) + η); a sum needs none (a subnormal
   sum is exact);
+- int64: exact, wrapping as torch's; where a value (or a sum's partial sum) reaches 2^53, beyond which float64
+  loses an integer's last digits (and torch wraps at 2^63), B is infinite;
 - overflow: where every value within B of v is beyond the dtype's largest finite value, the result is v's
   infinity (B = 0: a finite result would be further than B from v); where only some are, or where a partial
   sum or product may be (their signs may differ: inf − inf is nan), B is infinite.
@@ -72,7 +74,8 @@ UNIT_ROUNDOFF = {"float32": 2.0**-24, "float64": 2.0**-53, "int64": 0.0}
 # the absolute error a rounding into the subnormal range may add: half the smallest subnormal (float64's half
 # is not a float64: its smallest subnormal instead)
 UNDERFLOW = {"float32": 2.0**-150, "float64": 2.0**-1074, "int64": 0.0}
-LARGEST = {"float32": float(np.finfo(np.float32).max), "float64": float(np.finfo(np.float64).max), "int64": np.inf}
+LARGEST = {"float32": float(np.finfo(np.float32).max), "float64": float(np.finfo(np.float64).max)}
+INT64_EXACT = 2.0**53  # float64 holds every integer below it exactly
 
 
 # ================================================================ the shadow: exact value, bound, exactness
@@ -114,11 +117,14 @@ def rounded(v: Array, carried: Array, exact: bool, dtype: str) -> Q:
 
 
 def overflowed(q: Q, reach: Array | None = None) -> Q:
-    """IEEE overflow: a result beyond the dtype's largest finite value is ±inf. For one rounded result (`reach`
-    None): where every value within B of v is beyond it, the engines' result is v's infinity (a finite one
+    """IEEE overflow: a float result beyond the dtype's largest finite value is ±inf. For one rounded result
+    (`reach` None): where every value within B of v is beyond it, the engines' result is v's infinity (a finite one
     would be more than B from v: IEEE fixes it, B = 0); where only some are, it may be either (B infinite).
     For a sum or matrix product, whose partial sums may overflow with either sign (and inf − inf is nan):
     B is infinite wherever `reach`, the largest magnitude a partial sum can have, is beyond it."""
+    if q.dtype == "int64":  # no overflow to inf; beyond 2^53 the float64 shadow loses an integer's last digits
+        lost = (np.abs(q.v) + q.b if reach is None else reach) >= INT64_EXACT  # (and torch's wrap-around at 2^63)
+        return Q(q.v, np.where(lost, np.inf, q.b), q.exact, q.dtype) if np.any(lost) else q
     largest = LARGEST[q.dtype]
     with np.errstate(all="ignore"):
         certain = np.abs(q.v) - q.b > largest if reach is None else False
@@ -199,7 +205,7 @@ def exp_base(base: float, a: Q) -> Q:
         with np.errstate(all="ignore"):
             wrapped = np.power(np.int64(base), np.maximum(exponent, 0)).astype(np.float64)
             fraction = np.trunc(float(base) ** exponent.astype(np.float64)) + 0.0  # + 0.0: no negative zero
-        return given_values(np.where(exponent >= 0, wrapped, fraction), "int64")
+        return overflowed(given_values(np.where(exponent >= 0, wrapped, fraction), "int64"))
     with np.errstate(all="ignore"):
         v = np.power(float(base), a.v)
         change = np.maximum(np.abs(np.power(float(base), a.v + a.b) - v), np.abs(np.power(float(base), a.v - a.b) - v))

@@ -150,6 +150,8 @@ ONCE_DIFFERING = [
     (5, 578),  # mv's dimensions checked after autograd's refusal (engine)
     (5, 1368),  # integer pow: a negative exponent gives 0 (shadow)
     (7, 1728),  # t()'s dimensions checked after autograd's refusal (engine)
+    (9, 2133),  # int64 beyond 2^53, wrapping at 2^63: 10000 ** 6 (shadow)
+    (10, 112),  # torch's layout for a transposed operand broadcast against another (engine)
     (10, 1082),  # x *= y into a narrower x: y's gradient in x's dtype (engine)
 ]
 
