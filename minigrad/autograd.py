@@ -166,7 +166,9 @@ class AccumulateGrad(Node):
         # an in-place op made the leaf an op's output since the graph was made (a view: its grad_fn is rebuilt)
         if variable._grad_fn is not None or (variable._base is not None and variable.grad_fn is not None):
             raise RuntimeError("leaf variable has been moved into the graph interior")
-        if variable._requires_grad:  # as torch: not after requires_grad_(False) since the graph was made
+        # as torch: not after requires_grad_(False) since the graph was made, unless it requires grad through its
+        # base (a view made under no_grad: see Tensor.requires_grad)
+        if variable._requires_grad or (variable._base is not None and variable._base._requires_grad):
             variable._accumulate_grad(grad, version, held)
         return ()
 
@@ -553,6 +555,10 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
         if grad_in is None:  # no gradient reached it: it still releases its inputs' dependency counts
             grads_out: Grads = (None,) * len(node.next_functions)
         else:
+            if grad_in.__class__ is not ndarray and isinstance(grad_in, np.generic):
+                # numpy computes a 0-d result as a scalar: a 0-d array, so that a view of it knows its base, and
+                # what this node passes on along two edges is one array (torch's one tensor)
+                grad_in = np.asarray(grad_in)
             if info is not None and type(node) is AccumulateGrad:
                 grads_out = node.backward(grad_in, info[0], held(node, grad_in, info[1]))
             else:

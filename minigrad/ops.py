@@ -646,9 +646,7 @@ class Transpose(Function):
         return view
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        # a swap of two dims (or a reversal) is its own inverse; a view of grad, as torch's, even of a 0-d grad
-        # that numpy made a scalar (whose transpose would be no view: see run_backward's add)
-        return (np.asarray(grad).transpose(self.axes),)
+        return (grad.transpose(self.axes),)  # a swap of two dims (or a reversal) is its own inverse
 
     def view_of(self, array: Array) -> Array:
         """The same view of another array of the input's shape (for in-place ops on views)."""

@@ -734,7 +734,18 @@ class Shadow:
         q = dataclasses.replace(q, dtype=str(out.dtype).removeprefix("torch."))
         var = Var(q, out)
         if out.requires_grad and grad_fn(out) is not None and not quiet:
-            var.node = Node(tuple(None if v is None else handle(v, flag) for v, flag in inputs), backward)
+            # torch's edges say which inputs a gradient reaches (none, say, for a view made under no_grad that
+            # requires grad only through its base)
+            edges = [child is not None for child, _ in out.grad_fn.next_functions]
+            if len(edges) != len(inputs):
+                edges = [True] * len(inputs)
+            var.node = Node(
+                tuple(
+                    None if v is None else handle(v, flag and edge)
+                    for (v, flag), edge in zip(inputs, edges, strict=True)
+                ),
+                backward,
+            )
         self.vars[name] = var
         return var
 

@@ -153,6 +153,9 @@ ONCE_DIFFERING = [
     (9, 2133),  # int64 beyond 2^53, wrapping at 2^63: 10000 ** 6 (shadow)
     (10, 112),  # torch's layout for a transposed operand broadcast against another (engine)
     (10, 1082),  # x *= y into a narrower x: y's gradient in x's dtype (engine)
+    (10, 1855),  # a 0-d gradient passed on along two edges, one a transpose's (a view of it) (engine)
+    (11, 3573),  # requires_grad_(False) on a no_grad view that still requires grad through its base (engine)
+    (12, 8823),  # a no_grad view's sum, made before its requires_grad_(): no edge to it (shadow)
 ]
 
 
