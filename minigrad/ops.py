@@ -101,8 +101,14 @@ def c_ordered(array: Array) -> Array:
 
 def grad_first(grad: Array, *gradients: Array | None) -> tuple[Array | None, ...]:
     """Gradients computed by formulas whose first operand is `grad` (`grad * x`), laid out as torch's."""
-    if grad.ndim > 1 and not grad.flags.c_contiguous and is_dense(grad):
-        return tuple([None if gradient is None else laid_out_as(gradient, grad) for gradient in gradients])
+    if grad.ndim > 1 and not grad.flags.c_contiguous:  # (a broadcast grad: C order but where its strides say)
+        # grad passed on as it is (add's) stays itself: one tensor, even a broadcast one
+        return tuple(
+            [
+                gradient if gradient is None or gradient is grad else laid_out_as(gradient, grad)
+                for gradient in gradients
+            ]
+        )
     return gradients
 
 
@@ -304,7 +310,7 @@ class RsubNumber(Rsub):
     grad_fn_name = "RsubBackward1"
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        return (-grad,)  # same shape and dtype as the tensor: a number neither broadcasts nor widens a float
+        return grad_first(grad, -grad)  # the tensor's shape and dtype: a number neither broadcasts nor widens it
 
 
 class AddScaled(Add):
@@ -395,7 +401,7 @@ class Neg(Function):
         return np.asarray(-a)  # a 0-d array negates to a numpy scalar: keep it an array
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
-        return (-grad,)
+        return grad_first(grad, -grad)
 
 
 class Pow(Function):
@@ -524,9 +530,12 @@ class Zero(Function):
         return np.zeros_like(a)
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        # torch's zeros_like keeps a dense grad's strides, even a size-1 dim's 0, which a leaf's .grad can't take;
+        # a broadcast grad's it orders as an elementwise result's (numpy's zeros_like may order it otherwise)
+        if not is_dense(grad):
+            return (laid_out_as(np.zeros(grad.shape, grad.dtype), grad),)
         zeros = np.zeros_like(grad)
-        # torch's zeros_like keeps a dense grad's strides, even a size-1 dim's 0, which a leaf's .grad can't take
-        if 0 in grad.strides and is_dense(grad):
+        if 0 in grad.strides:
             zeros = np.lib.stride_tricks.as_strided(zeros, strides=grad.strides)
         return (zeros,)
 
@@ -617,7 +626,8 @@ class Mean(Sum):
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
         (spread,) = super().backward(grad)
-        return (spread / np.asarray(self.count(), dtype=grad.dtype),)
+        assert spread is not None
+        return grad_first(spread, spread / np.asarray(self.count(), dtype=grad.dtype))
 
     def count(self) -> int:
         return int(np.prod([self.shape[d] for d in self.dims]))
