@@ -101,7 +101,9 @@ def c_ordered(array: Array) -> Array:
 
 def grad_first(grad: Array, *gradients: Array | None) -> tuple[Array | None, ...]:
     """Gradients computed by formulas whose first operand is `grad` (`grad * x`), laid out as torch's."""
-    if grad.ndim > 1 and not grad.flags.c_contiguous:  # (a broadcast grad: C order but where its strides say)
+    # A broadcast grad's order is C but where its strides say; one whose every stride is 0 (the expand of a sum's
+    # gradient, the common case) says nothing: numpy's results are in C order too.
+    if grad.ndim > 1 and not grad.flags.c_contiguous and any(grad.strides):
         # grad passed on as it is (add's) stays itself: one tensor, even a broadcast one
         return tuple(
             [
