@@ -166,9 +166,9 @@ class AccumulateGrad(Node):
         # an in-place op made the leaf an op's output since the graph was made (a view: its grad_fn is rebuilt)
         if variable._grad_fn is not None or (variable._base is not None and variable.grad_fn is not None):
             raise RuntimeError("leaf variable has been moved into the graph interior")
-        # as torch: not after requires_grad_(False) since the graph was made, unless it requires grad through its
-        # base (a view made under no_grad: see Tensor.requires_grad)
-        if variable._requires_grad or (variable._base is not None and variable._base._requires_grad):
+        # as torch: not after requires_grad_(False) since the graph was made, unless it still requires grad
+        # through its base (a view made under no_grad)
+        if variable.requires_grad:
             variable._accumulate_grad(grad, version, held)
         return ()
 
@@ -515,10 +515,10 @@ def run_backward(root: Node, grad: Array, retain_graph: bool, root_flags: Flags 
             old_held = held(child, old, old_held or old is grad)
             shared.discard(child)
         # (elsewhere `grad` is `old` only for x * x: one new array for torch's two equal products, see Mul)
-        # torch adds into the old tensor in place (one more version) or into a new one (version 0), laid out as
-        # the old one (its first operand). In place here too, where no one else can see it (the x * x of a large
-        # loss then costs no third array); not while an observer (walkthrough) keeps the gradients.
-        # (and not while `grad` is a view of it, as an expand of it is: torch's view holds its base)
+        # torch adds into the old tensor in place (one more version) where no one else holds it or its memory, a
+        # view of it included (as `grad` may be: an expand of it), else into a new one (version 0), laid out as
+        # torch lays out `old + grad`. In place here too (the x * x of a large loss then costs no third array);
+        # not while an observer (walkthrough) keeps the gradients.
         in_place = not old_held and old.base is None and grad.base is not old and is_dense(old)
         if in_place and on_node is None and type(old) is ndarray and old.dtype == grad.dtype:
             old += grad
